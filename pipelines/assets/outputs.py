@@ -1,0 +1,61 @@
+"""The products: daily division reports and the traffic-light table."""
+
+import dagster as dg
+
+from pipelines import traffic_light as tl
+from pipelines.assets.ingest import ingest_key
+from pipelines.assets.linking import linked_key
+from pipelines.daily import LINKED_FEEDS
+from pipelines.feeds import FEEDS
+from pipelines.partitions import report_date_of, report_dates
+from pipelines.reports.render import write_report
+from pipelines.reports.sections import build_reports
+from pipelines.resources import HubResource, WarehouseResource
+
+
+@dg.asset(
+    group_name="outputs",
+    partitions_def=report_dates,
+    deps=[*(linked_key(f) for f in LINKED_FEEDS), *(ingest_key(f) for f in FEEDS)],
+    kinds={"html", "csv"},
+    description="Per division: report.html and one CSV per section under IOM_REPORTS_DIR/<date>/<division>/.",
+)
+def division_reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource) -> dg.MaterializeResult:
+    report_date = report_date_of(context)
+    reports = build_reports(warehouse.engine(), report_date, hub.config())
+    metadata: dict[str, dg.RawMetadataValue] = {}
+    for report in reports:
+        folder = write_report(hub.reports_path(), report)
+        for section, frame in report.sections.items():
+            if section != "feeds":
+                metadata[f"{report.division}_{section}"] = len(frame)
+        metadata[f"{report.division}_folder"] = dg.MetadataValue.path(str(folder))
+    feeds = reports[0].sections["feeds"] if reports else None
+    if feeds is not None:
+        for row in feeds.itertuples():
+            metadata[f"feed_{row.feed}"] = row.status
+        not_ok = feeds[feeds["status"] != "OK"]
+        if not not_ok.empty:
+            context.log.warning("feeds not OK: " + ", ".join(f"{r.feed} {r.status}" for r in not_ok.itertuples()))
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    group_name="outputs",
+    partitions_def=report_dates,
+    deps=[ingest_key(f) for f in FEEDS],
+    kinds={"python"},
+    description="Warehouse table traffic_light: monthly KPIs by division and for ALL, with red/amber/green.",
+)
+def traffic_light(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource) -> dg.MaterializeResult:
+    engine = warehouse.engine()
+    rows = tl.compute(engine, report_date_of(context), hub.config())
+    tl.store(engine, rows)
+    counts = rows["rag"].value_counts().to_dict() if not rows.empty else {}
+    return dg.MaterializeResult(
+        metadata={
+            "periods": int(rows["period"].nunique()) if not rows.empty else 0,
+            "rows": len(rows),
+            **{f"rag_{k}": int(v) for k, v in sorted(counts.items())},
+        }
+    )

@@ -1,0 +1,1 @@
+"""Asset checks: data quality gates that stop the line when data is not what it should be."""

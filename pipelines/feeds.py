@@ -1,0 +1,319 @@
+"""Declarative description of every feed in CONTRACT section 3.
+
+Each feed is described once here: its file-name pattern, format, encoding, columns with
+their types and rules, its key and how its rows supersede each other.  Parsing,
+validation (pandera schemas built from these specs), loading and reporting are shared
+code driven by these descriptions; nothing downstream branches on a feed's name for
+anything this module can say.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import pandas as pd
+
+from pipelines.identifiers import IdKind
+
+
+class ColType(StrEnum):
+    TEXT = "text"
+    DATE = "date"
+    DATETIME = "datetime"  # local wall clock, no offset; a bare date is allowed where noted
+    ENUM = "enum"
+    IDENTIFIER = "identifier"
+
+
+class FileFormat(StrEnum):
+    CSV = "csv"
+    XLSX = "xlsx"
+    XML = "xml"
+
+
+class FeedKind(StrEnum):
+    SNAPSHOT = "snapshot"  # each file is complete as at its date; the newest one in force wins
+    EVENTS = "events"  # rows are events with a key; a later row with the same key replaces it
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColType = ColType.TEXT
+    required: bool = False
+    values: tuple[str, ...] = ()
+    id_kind: IdKind | None = None
+    date_only_allowed: bool = False  # a DATETIME column that may hold a bare date
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A rule across columns.  ``check`` returns True for rows that pass."""
+
+    name: str
+    check: Callable[[pd.DataFrame], pd.Series]
+
+
+@dataclass(frozen=True)
+class DerivedIdentifier:
+    """An identity carried in a general column only under a condition, e.g. an
+    attendance row's agency_ref is the CRN for PROBATION and the yos_ref for YOS."""
+
+    source: str
+    when_column: str
+    when_value: str
+    kind: IdKind
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str
+    kind: FeedKind
+    # Named groups: date (YYYYMMDD), optional time (HHMMSS), optional ext and partner.
+    file_pattern: re.Pattern[str]
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    formats: tuple[FileFormat, ...] = (FileFormat.CSV,)
+    encoding: str = "utf-8-sig"  # utf-8-sig reads UTF-8 with or without a BOM
+    date_format: str = "%Y-%m-%d"
+    datetime_formats: tuple[str, ...] = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
+    row_rules: tuple[RowRule, ...] = ()
+    event_date_column: str | None = None  # whose local date places the row in time
+    derived_identifiers: tuple[DerivedIdentifier, ...] = ()
+    # When both exist for one date, the earlier listed format is the one used.
+    format_preference: tuple[FileFormat, ...] = field(default=())
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    @property
+    def identifier_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.type is ColType.IDENTIFIER]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def _id(name: str, kind: IdKind | None = None) -> Column:
+    return Column(name, ColType.IDENTIFIER, id_kind=kind or IdKind(name))
+
+
+def _blank(s: pd.Series) -> pd.Series:
+    return s.isna() | (s.astype("string").str.strip() == "")
+
+
+DIVISION_COLUMN_VALUES: tuple[str, ...] = ()  # divisions are configuration (hub.yaml), checked at load
+AGENCIES = ("POLICE", "PROBATION", "YOS", "DIP", "NON_STATUTORY")
+PERSON_COLUMNS = (
+    Column("surname", required=True),
+    Column("forenames", required=True),
+)
+
+
+COHORT = Feed(
+    name="cohort",
+    kind=FeedKind.SNAPSHOT,
+    file_pattern=re.compile(r"^cohort_(?P<date>\d{8})\.(?P<ext>csv)$"),
+    key=("iom_id",),
+    columns=(
+        Column("iom_id", ColType.IDENTIFIER, required=True, id_kind=IdKind.IOM_ID),
+        *PERSON_COLUMNS,
+        Column("date_of_birth", ColType.DATE, required=True),
+        Column("gender", ColType.ENUM, values=("M", "F", "X", "U")),
+        _id("pnc_id"),
+        _id("cro_number"),
+        _id("niche_nominal_id"),
+        _id("noms_number"),
+        _id("crn"),
+        _id("yos_ref"),
+        _id("postcode"),
+        Column("managing_division", required=True),
+        Column("cohort_type", ColType.ENUM, required=True, values=("IOM", "PPO")),
+        Column("strand", ColType.ENUM, required=True, values=("REHAB_RESETTLE", "PREVENT_DETER", "CATCH_CONVICT")),
+        Column("status", ColType.ENUM, required=True, values=("NOMINATED", "ACTIVE", "DESELECTED")),
+        Column("nominated_by", ColType.ENUM, values=AGENCIES),
+        Column("case_manager_agency", ColType.ENUM, values=AGENCIES),
+        Column("risk_level", ColType.ENUM, values=("HIGH", "MEDIUM", "LOW")),
+        Column("selected_on", ColType.DATE),
+        Column("deselected_on", ColType.DATE),
+        Column("deselection_reason"),
+        Column("support_plan_agreed_on", ColType.DATE),
+        Column("next_review_due", ColType.DATE),
+    ),
+    row_rules=(
+        RowRule(
+            "selected_on is required when status is ACTIVE or DESELECTED",
+            lambda df: ~(df["status"].isin(["ACTIVE", "DESELECTED"]) & _blank(df["selected_on"])),
+        ),
+        RowRule(
+            "deselected_on is required when status is DESELECTED",
+            lambda df: ~((df["status"] == "DESELECTED") & _blank(df["deselected_on"])),
+        ),
+        RowRule(
+            "deselected_on is before selected_on",
+            lambda df: ~(pd.to_datetime(df["deselected_on"], errors="coerce") < pd.to_datetime(df["selected_on"], errors="coerce")),
+        ),
+        RowRule(
+            "selected_on is after the snapshot's date",
+            lambda df: ~(pd.to_datetime(df["selected_on"], errors="coerce") > pd.to_datetime(df["__file_date__"])),
+        ),
+        RowRule(
+            "iom_id is not unique within the snapshot",
+            lambda df: ~df["iom_id"].astype("string").str.strip().str.upper().duplicated(keep=False)
+            | _blank(df["iom_id"]),
+        ),
+    ),
+)
+
+ARREST_OUTCOMES = (
+    "CHARGED", "CHARGED_REMANDED", "BAILED", "RUI", "NFA", "CAUTION",
+    "CONDITIONAL_CAUTION", "COMMUNITY_RESOLUTION", "TRANSFERRED",
+)  # fmt: skip
+
+ARRESTS = Feed(
+    name="arrests",
+    kind=FeedKind.EVENTS,
+    file_pattern=re.compile(r"^niche_arrests_(?P<date>\d{8})_(?P<time>\d{6})\.(?P<ext>csv)$"),
+    key=("custody_ref",),
+    encoding="cp1252",
+    date_format="%d/%m/%Y",
+    datetime_formats=("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S"),
+    event_date_column="arrest_datetime",
+    columns=(
+        Column("custody_ref", required=True),
+        _id("niche_nominal_id"),
+        _id("pnc_id"),
+        *PERSON_COLUMNS,
+        Column("date_of_birth", ColType.DATE),
+        Column("arrest_datetime", ColType.DATETIME, required=True),
+        Column("arrest_division"),
+        Column("custody_suite"),
+        Column("offence_code"),
+        Column("offence_description", required=True),
+        Column("outcome", ColType.ENUM, values=ARREST_OUTCOMES),
+        Column("outcome_datetime", ColType.DATETIME),
+        Column("next_court_date", ColType.DATE),
+    ),
+)
+
+REMAND_STATUSES = ("CB", "UB", "PR", "LA", "SA", "NA")
+
+COURT_RESULTS = Feed(
+    name="court_results",
+    kind=FeedKind.EVENTS,
+    file_pattern=re.compile(r"^court_results_(?P<partner>[A-Za-z0-9]+)_(?P<date>\d{8})\.(?P<ext>xml)$"),
+    formats=(FileFormat.XML,),
+    encoding="utf-8",  # the XML declaration may say otherwise; the parser honours it
+    key=("court_code", "hearing_date", "urn", "defendant_index", "offence_seq"),
+    event_date_column="hearing_date",
+    columns=(
+        Column("court_code", required=True),
+        Column("court_name"),
+        Column("hearing_date", ColType.DATE, required=True),
+        Column("urn", required=True),
+        Column("defendant_index", required=True),
+        *PERSON_COLUMNS,
+        Column("date_of_birth", ColType.DATE),
+        _id("pnc_id"),
+        _id("cro_number"),
+        _id("postcode"),
+        Column("remand_status", ColType.ENUM, values=REMAND_STATUSES),
+        Column("present"),
+        Column("offence_seq", required=True),
+        Column("offence_code"),
+        Column("offence_title", required=True),
+        Column("plea"),
+        Column("verdict"),
+        Column("result_codes"),
+        Column("result_texts"),
+        Column("next_hearing_date", ColType.DATE),
+        Column("next_hearing_court"),
+    ),
+)
+
+PRISON_RELEASES = Feed(
+    name="prison_releases",
+    kind=FeedKind.SNAPSHOT,
+    file_pattern=re.compile(r"^prison_releases_(?P<date>\d{8})\.(?P<ext>xlsx|csv)$"),
+    formats=(FileFormat.XLSX, FileFormat.CSV),
+    format_preference=(FileFormat.XLSX, FileFormat.CSV),
+    key=("noms_number", "release_date"),
+    event_date_column="release_date",
+    columns=(
+        Column("noms_number", ColType.IDENTIFIER, required=True, id_kind=IdKind.NOMS_NUMBER),
+        Column("booking_id"),
+        _id("pnc_id"),
+        *PERSON_COLUMNS,
+        Column("date_of_birth", ColType.DATE),
+        Column("prison_id", required=True),
+        Column("prison_name"),
+        Column("release_date", ColType.DATE, required=True),
+        Column(
+            "release_date_type",
+            ColType.ENUM,
+            values=("CRD", "ARD", "HDCAD", "PRRD", "PED", "APD", "NPD", "SED", "CONFIRMED"),
+        ),
+        Column("accommodation_on_release", ColType.ENUM, values=("SETTLED", "TEMPORARY", "NFA", "UNKNOWN")),
+        _id("release_postcode", IdKind.POSTCODE),
+        Column("licence_expiry_date", ColType.DATE),
+    ),
+)
+
+ATTENDANCE_AGENCIES = ("PROBATION", "YOS", "DIP", "HOUSING", "ETE", "NON_STATUTORY")
+
+ATTENDANCE = Feed(
+    name="attendance",
+    kind=FeedKind.EVENTS,
+    file_pattern=re.compile(r"^attendance_(?P<partner>[A-Z_]+)_(?P<date>\d{8})\.(?P<ext>csv)$"),
+    key=("agency", "record_id"),
+    event_date_column="event_datetime",
+    derived_identifiers=(
+        DerivedIdentifier("agency_ref", "agency", "PROBATION", IdKind.CRN),
+        DerivedIdentifier("agency_ref", "agency", "YOS", IdKind.YOS_REF),
+    ),
+    columns=(
+        Column("agency", ColType.ENUM, required=True, values=ATTENDANCE_AGENCIES),
+        Column("record_id", required=True),
+        Column("record_type", ColType.ENUM, required=True, values=("APPOINTMENT", "STATUS_CHANGE")),
+        _id("iom_id"),
+        Column("agency_ref"),
+        _id("pnc_id"),
+        *PERSON_COLUMNS,
+        Column("date_of_birth", ColType.DATE),
+        Column("event_datetime", ColType.DATETIME, required=True, date_only_allowed=True),
+        Column("appointment_type"),
+        Column(
+            "outcome",
+            ColType.ENUM,
+            values=("ATTENDED", "FAILED_TO_ATTEND", "ACCEPTABLE_ABSENCE", "RESCHEDULED", "CANCELLED"),
+        ),
+        Column(
+            "status",
+            ColType.ENUM,
+            values=(
+                "HOUSED", "LOST_ACCOMMODATION", "EDUCATION_STARTED", "EMPLOYMENT_STARTED",
+                "ETE_ENDED", "TREATMENT_STARTED", "TREATMENT_COMPLETED", "TREATMENT_DROPPED",
+            ),
+        ),  # fmt: skip
+    ),
+    row_rules=(
+        RowRule(
+            "outcome is required for an APPOINTMENT",
+            lambda df: ~((df["record_type"] == "APPOINTMENT") & _blank(df["outcome"])),
+        ),
+        RowRule(
+            "status is required for a STATUS_CHANGE",
+            lambda df: ~((df["record_type"] == "STATUS_CHANGE") & _blank(df["status"])),
+        ),
+    ),
+)
+
+FEEDS: dict[str, Feed] = {f.name: f for f in (COHORT, ARRESTS, COURT_RESULTS, PRISON_RELEASES, ATTENDANCE)}
+EVENT_FEEDS = tuple(f for f in FEEDS.values() if f.kind is FeedKind.EVENTS)

@@ -1,0 +1,214 @@
+"""Bring a feed's new and corrected files from an inbox into the warehouse.
+
+Per file, in one transaction: the ledger entry, its rows, its quarantine entries and its
+data-quality findings, and (for a correction) the retirement of the previous version's
+rows.  A crash leaves each file either wholly in or wholly out; re-running finds the same
+bytes already in the ledger and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import sqlalchemy as sa
+
+from pipelines.feeds import Feed
+from pipelines.filenames import FileName, is_in_progress, parse_name
+from pipelines.parsing import LOC, ROW, FileRejected, read_table
+from pipelines.sources.base import Inbox, InboxFile
+from pipelines.validation import validate
+from warehouse.schema import ROW_TABLES, dq_finding, ingest_file, quarantine
+
+LONDON = ZoneInfo("Europe/London")
+
+
+@dataclass
+class IngestOutcome:
+    """Counts for run metadata: never names, dates of birth or identifiers."""
+
+    feed: str
+    files_listed: int = 0
+    files_in_progress: int = 0
+    files_not_ready: int = 0
+    files_after_report_date: int = 0
+    files_unchanged: int = 0
+    files_loaded: int = 0
+    files_corrected: int = 0
+    files_rejected: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    findings: int = 0
+    drift_columns: set[str] = field(default_factory=set)
+    new_file_ids: list[int] = field(default_factory=list)
+
+
+def local_wall_clock(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, LONDON).replace(tzinfo=None, microsecond=0)
+
+
+def ready_files(
+    inbox: Inbox,
+    feed: str,
+    settle_seconds: float,
+    *,
+    now: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[list[InboxFile], int, int]:
+    """Files whose size and modification time have stopped changing.
+
+    Returns (ready files, uploads in progress ignored, files not ready yet).  A file
+    modified within the settle interval is listed again after it; only if it is unchanged
+    then is it ready.  Anything else waits for the next run.
+    """
+    listed = inbox.list_files(feed)
+    in_progress = [f for f in listed if is_in_progress(f.name)]
+    candidates = [f for f in listed if not is_in_progress(f.name)]
+    recent = [f for f in candidates if now() - f.mtime < settle_seconds]
+    if not recent:
+        return candidates, len(in_progress), 0
+    sleep(settle_seconds)
+    relisted = {f.name: f for f in inbox.list_files(feed)}
+    ready = [f for f in candidates if f not in recent or relisted.get(f.name) == f]
+    return ready, len(in_progress), len(candidates) - len(ready)
+
+
+def ingest_feed(
+    engine: sa.Engine,
+    inbox: Inbox,
+    feed: Feed,
+    report_date: date,
+    *,
+    settle_seconds: float,
+) -> IngestOutcome:
+    outcome = IngestOutcome(feed.name)
+    files, outcome.files_in_progress, outcome.files_not_ready = ready_files(inbox, feed.name, settle_seconds)
+    outcome.files_listed = len(files) + outcome.files_in_progress + outcome.files_not_ready
+    current = _current_versions(engine, feed.name)
+    for f in sorted(files, key=lambda f: f.name):
+        name = parse_name(feed, f.name)
+        if name.file_date is not None and name.file_date > report_date:
+            outcome.files_after_report_date += 1  # used by a later report date, not this one
+            continue
+        known = current.get(f.name)
+        if known is not None and known["size"] == f.size and known["mtime"] == f.mtime:
+            outcome.files_unchanged += 1
+            continue
+        data = inbox.read_bytes(f)
+        sha = hashlib.sha256(data).hexdigest()
+        if known is not None and known["sha256"] == sha:
+            _touch(engine, known["id"], f)  # same bytes, new listing: nothing else changes
+            outcome.files_unchanged += 1
+            continue
+        _load_file(engine, inbox, feed, f, name, data, sha, known, report_date, outcome)
+    return outcome
+
+
+def _current_versions(engine: sa.Engine, feed: str) -> dict[str, dict]:
+    q = sa.select(ingest_file).where(ingest_file.c.feed == feed, ingest_file.c.is_current)
+    with engine.connect() as conn:
+        return {r.name: dict(r._mapping) for r in conn.execute(q)}
+
+
+def _touch(engine: sa.Engine, file_id: int, f: InboxFile) -> None:
+    with engine.begin() as conn:
+        conn.execute(ingest_file.update().where(ingest_file.c.id == file_id).values(size=f.size, mtime=f.mtime))
+
+
+def _load_file(
+    engine: sa.Engine,
+    inbox: Inbox,
+    feed: Feed,
+    f: InboxFile,
+    name: FileName,
+    data: bytes,
+    sha: str,
+    previous: dict | None,
+    report_date: date,
+    outcome: IngestOutcome,
+) -> None:
+    rejected: FileRejected | None = None
+    validated = None
+    try:
+        if name.problem is not None:
+            raise FileRejected(name.problem, rows=None)
+        validated = validate(feed, read_table(feed, f.name, data), name.file_date)
+    except FileRejected as exc:
+        rejected = exc
+
+    ledger = {
+        "feed": feed.name,
+        "name": f.name,
+        "file_date": name.file_date,
+        "file_time": name.file_time,
+        "size": f.size,
+        "mtime": f.mtime,
+        "sha256": sha,
+        "arrived_at": local_wall_clock(f.mtime),
+        "ingested_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
+        "first_report_date": report_date,
+        "version": (previous["version"] + 1) if previous else 1,
+        "is_current": True,
+        "source": inbox.location,
+    }
+    if rejected is not None:
+        counted = rejected.rows if rejected.rows else 1
+        ledger |= {"status": "REJECTED", "reject_reason": rejected.reason, "rows_in": counted, "rows_loaded": 0, "rows_quarantined": counted}
+    else:
+        assert validated is not None
+        ledger |= {
+            "status": "LOADED",
+            "rows_in": validated.rows_in,
+            "rows_loaded": len(validated.rows),
+            "rows_quarantined": len(validated.quarantined),
+            "drift_columns": ",".join(validated.drift) or None,
+        }
+
+    with engine.begin() as conn:
+        if previous is not None:
+            # A correction replaces what the earlier version contributed.
+            conn.execute(ingest_file.update().where(ingest_file.c.id == previous["id"]).values(is_current=False))
+            conn.execute(ROW_TABLES[feed.name].delete().where(ROW_TABLES[feed.name].c.file_id == previous["id"]))
+        file_id = conn.execute(ingest_file.insert().values(**ledger)).inserted_primary_key[0]
+        if rejected is not None:
+            conn.execute(quarantine.insert().values(file_id=file_id, row_no=None, location=None, reason=rejected.reason))
+        else:
+            assert validated is not None
+            _bulk_insert(conn, ROW_TABLES[feed.name], validated.rows.rename(columns={ROW: "row_no", LOC: "location"}), file_id)
+            _bulk_insert(conn, quarantine, validated.quarantined.rename(columns={ROW: "row_no", LOC: "location"}), file_id)
+            _bulk_insert(
+                conn, dq_finding, validated.findings.rename(columns={ROW: "row_no", LOC: "location", "column": "column_name"}), file_id
+            )
+
+    outcome.new_file_ids.append(file_id)
+    if rejected is not None:
+        outcome.files_rejected += 1
+        outcome.rows_quarantined += ledger["rows_quarantined"]
+        return
+    assert validated is not None
+    outcome.files_loaded += 1
+    outcome.files_corrected += previous is not None
+    outcome.rows_loaded += ledger["rows_loaded"]
+    outcome.rows_quarantined += ledger["rows_quarantined"]
+    outcome.findings += len(validated.findings)
+    outcome.drift_columns.update(validated.drift)
+
+
+def _bulk_insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, file_id: int) -> None:
+    """One executemany per file: SQLAlchemy batches it (insertmanyvalues) on both dialects."""
+    if frame.empty:
+        return
+    columns = [c.name for c in table.columns if c.name in frame.columns]
+    frame = frame[columns].astype(object).where(frame[columns].notna(), None)
+    records = frame.to_dict("records")
+    for record in records:
+        record["file_id"] = file_id
+        for key, value in record.items():
+            if isinstance(value, pd.Timestamp):
+                record[key] = value.to_pydatetime()
+    conn.execute(table.insert(), records)

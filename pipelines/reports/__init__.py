@@ -1,0 +1,1 @@
+"""The daily division reports (CONTRACT section 7)."""

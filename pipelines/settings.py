@@ -1,0 +1,81 @@
+"""Configuration from the environment (CONTRACT section 5) and the hub's config file."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import time
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("IOM_DATA_DIR", PROJECT_ROOT / "data"))
+
+DEFAULTS: dict[str, str] = {
+    "IOM_INBOX": str(DATA_DIR / "inbox"),
+    "IOM_WAREHOUSE_URL": f"sqlite:///{DATA_DIR / 'warehouse.sqlite'}",
+    "IOM_REPORTS_DIR": str(DATA_DIR / "reports"),
+    "IOM_CONFIG": str(PROJECT_ROOT / "config" / "hub.yaml"),
+    "IOM_SETTLE_SECONDS": "5",
+    "IOM_FIRST_REPORT_DATE": "2025-01-01",
+}
+
+
+def apply_environment_defaults() -> None:
+    """Fill unset variables with the embedded defaults, so `dagster dev` and the CLI agree.
+
+    Only non-secret settings have defaults; nothing secret is ever defaulted.
+    """
+    for name, value in DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    os.environ.setdefault("DAGSTER_HOME", str(DATA_DIR / "dagster_home"))
+
+
+@dataclass(frozen=True)
+class FeedTimeliness:
+    due_days_after: int
+    due_time: time
+    stale_after_days: int | None
+
+
+@dataclass(frozen=True)
+class Kpi:
+    kpi: str
+    higher_is_better: bool
+    green: float
+    amber: float
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    divisions: dict[str, str]
+    feeds: dict[str, FeedTimeliness]
+    kpis: tuple[Kpi, ...]
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@cache
+def load_hub_config(path: str) -> HubConfig:
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        feeds = {
+            name: FeedTimeliness(
+                int(spec["due"]["days_after"]),
+                time.fromisoformat(spec["due"]["time"]),
+                spec.get("stale_after_days"),
+            )
+            for name, spec in raw["feeds"].items()
+        }
+        kpis = []
+        for item in raw["traffic_light"]:
+            if item["better"] not in ("higher", "lower"):
+                raise ConfigError(f"{path}: kpi {item['kpi']}: better must be higher or lower")
+            kpis.append(Kpi(item["kpi"], item["better"] == "higher", float(item["green"]), float(item["amber"])))
+        return HubConfig({str(k): str(v) for k, v in raw["divisions"].items()}, feeds, tuple(kpis))
+    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
+        raise ConfigError(f"hub configuration {path} is not usable: {exc}") from None

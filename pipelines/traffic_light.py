@@ -1,0 +1,213 @@
+"""The red/amber/green performance table (CONTRACT section 8).
+
+For each calendar month from the earliest file to the month of D-1, the register at the
+period's end E decides who counts and in which division; events come from every file
+dated on or before D.  Rows for later months are left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+import pandas as pd
+import sqlalchemy as sa
+
+from pipelines.feeds import FEEDS
+from pipelines.identities import derived_identities
+from pipelines.linking import link_records
+from pipelines.membership import active_members, attach_members
+from pipelines.settings import HubConfig, Kpi
+from pipelines.store import earliest_file_date, events_as_of, register_in_force, rows_of_files, snapshot_files
+from warehouse.schema import traffic_light
+
+ALL = "ALL"
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+
+    @property
+    def label(self) -> str:
+        return f"{self.start:%Y-%m}"
+
+
+def periods(first: date, report_date: date) -> list[Period]:
+    """Calendar months from ``first``'s month to the month containing D-1 (ending at D-1)."""
+    last = report_date - timedelta(days=1)
+    out = []
+    start = first.replace(day=1)
+    while start <= last:
+        next_start = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+        out.append(Period(start, min(next_start - timedelta(days=1), last)))
+        start = next_start
+    return out
+
+
+def rag(numerator: int, denominator: int, kpi: Kpi) -> tuple[Decimal | None, str]:
+    if denominator == 0:
+        return None, "NO_DATA"
+    exact = Fraction(100 * numerator, denominator)
+    value = (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    green, amber = Fraction(str(kpi.green)), Fraction(str(kpi.amber))
+    if kpi.higher_is_better:
+        colour = "GREEN" if exact >= green else "AMBER" if exact >= amber else "RED"
+    else:
+        colour = "GREEN" if exact <= green else "AMBER" if exact <= amber else "RED"
+    return value, colour
+
+
+@dataclass
+class PeriodData:
+    """What the KPIs of one period need, all already restricted to counted members."""
+
+    period: Period
+    register: pd.DataFrame
+    active: pd.DataFrame
+    appointments: pd.DataFrame
+    arrests: pd.DataFrame
+    releases: pd.DataFrame
+
+
+def _counted(engine: sa.Engine, feed_name: str, records: pd.DataFrame, register: pd.DataFrame, date_column: str, report_date: date) -> pd.DataFrame:
+    """Records that belong to a member of the register whose active interval holds their date."""
+    if records.empty:
+        return records.assign(iom_id=None, managing_division=None)
+    records = records.drop(columns=[c for c in ("iom_id",) if c in records]).reset_index(drop=True)
+    identities, _ = derived_identities(FEEDS[feed_name], records, report_date)
+    links = link_records(identities, register)
+    return attach_members(records.assign(iom_id=links["iom_id"]).dropna(subset=["iom_id"]), register, date_column)
+
+
+def _releases(engine: sa.Engine, period: Period, report_date: date) -> pd.DataFrame:
+    """Releases dated in the period, each from the newest file dated on or before its date."""
+    files = snapshot_files(engine, "prison_releases", min(period.end, report_date))
+    if files.empty:
+        return pd.DataFrame()
+    rows = rows_of_files(engine, "prison_releases", [int(i) for i in files["id"]])
+    rows = rows.merge(files[["id", "file_date"]].rename(columns={"id": "file_id"}), on="file_id")
+    released = pd.to_datetime(rows["release_date"]).dt.date
+    rows = rows[(released >= period.start) & (released <= period.end) & (rows["file_date"] <= released)]
+    # For each release date, only the newest file dated on or before it speaks.
+    newest = rows.groupby("release_date")["file_date"].transform("max")
+    return rows[rows["file_date"] == newest].drop(columns="file_date")
+
+
+KPI_MEASURES: dict[str, Callable[[PeriodData], tuple[pd.Series, pd.Series]]] = {}
+
+
+def measure(name: str):
+    def register(fn: Callable[[PeriodData], tuple[pd.Series, pd.Series]]):
+        KPI_MEASURES[name] = fn
+        return fn
+
+    return register
+
+
+# Each measure returns (numerator items' divisions, denominator items' divisions), one
+# entry per counted item, so counting by division and for ALL is shared code.
+
+
+@measure("review_in_date")
+def _review_in_date(d: PeriodData) -> tuple[pd.Series, pd.Series]:
+    due = pd.to_datetime(d.active["next_review_due"])
+    return d.active.loc[due >= pd.Timestamp(d.period.end), "managing_division"], d.active["managing_division"]
+
+
+@measure("plan_in_place")
+def _plan_in_place(d: PeriodData) -> tuple[pd.Series, pd.Series]:
+    agreed = pd.to_datetime(d.active["support_plan_agreed_on"])
+    start = pd.Timestamp(d.period.end - timedelta(days=182))
+    ok = (agreed >= start) & (agreed <= pd.Timestamp(d.period.end))
+    return d.active.loc[ok, "managing_division"], d.active["managing_division"]
+
+
+@measure("appointment_compliance")
+def _appointment_compliance(d: PeriodData) -> tuple[pd.Series, pd.Series]:
+    a = d.appointments
+    if a.empty:
+        return pd.Series(dtype=object), pd.Series(dtype=object)
+    good = a["outcome"].isin(["ATTENDED", "ACCEPTABLE_ABSENCE"])
+    judged = good | (a["outcome"] == "FAILED_TO_ATTEND")
+    return a.loc[good, "managing_division"], a.loc[judged, "managing_division"]
+
+
+@measure("arrests_per_100")
+def _arrests_per_100(d: PeriodData) -> tuple[pd.Series, pd.Series]:
+    arrests = d.arrests.drop_duplicates("custody_ref") if not d.arrests.empty else d.arrests
+    numerator = arrests["managing_division"] if not arrests.empty else pd.Series(dtype=object)
+    return numerator, d.active["managing_division"]
+
+
+@measure("settled_on_release")
+def _settled_on_release(d: PeriodData) -> tuple[pd.Series, pd.Series]:
+    r = d.releases
+    if r.empty:
+        return pd.Series(dtype=object), pd.Series(dtype=object)
+    return r.loc[r["accommodation_on_release"] == "SETTLED", "managing_division"], r["managing_division"]
+
+
+def compute(engine: sa.Engine, report_date: date, config: HubConfig) -> pd.DataFrame:
+    first = earliest_file_date(engine, report_date)
+    if first is None:
+        return pd.DataFrame(columns=[c.name for c in traffic_light.columns])
+    divisions = [*config.divisions, ALL]
+    rows = []
+    for period in periods(first, report_date):
+        _, register = register_in_force(engine, period.end)
+        data = None
+        if not register.empty:
+            active = active_members(register, period.end)
+            events = {
+                name: events_as_of(engine, name, report_date, period.start, period.end)
+                for name in ("attendance", "arrests")
+            }
+            attendance = _counted(engine, "attendance", events["attendance"], register, "local_date", report_date)
+            data = PeriodData(
+                period,
+                register,
+                active,
+                attendance[attendance["record_type"] == "APPOINTMENT"] if not attendance.empty else attendance,
+                _counted(engine, "arrests", events["arrests"], register, "local_date", report_date),
+                _counted(engine, "prison_releases", _releases(engine, period, report_date), register, "release_date", report_date),
+            )
+        for kpi in config.kpis:
+            if data is not None:
+                num_items, den_items = KPI_MEASURES[kpi.kpi](data)
+            for division in divisions:
+                if data is None:
+                    numerator = denominator = None
+                    value, colour = None, "NO_DATA"
+                else:
+                    pick = (lambda s: s) if division == ALL else (lambda s, d=division: s[s == d])
+                    numerator, denominator = len(pick(num_items)), len(pick(den_items))
+                    value, colour = rag(numerator, denominator, kpi)
+                rows.append(
+                    {
+                        "period": period.label,
+                        "period_start": period.start,
+                        "period_end": period.end,
+                        "division": division,
+                        "kpi": kpi.kpi,
+                        "numerator": numerator,
+                        "denominator": denominator,
+                        "value": value,
+                        "rag": colour,
+                        "report_date": report_date,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def store(engine: sa.Engine, table_rows: pd.DataFrame) -> None:
+    """Replace the computed months' rows in one transaction; later months stay as they are."""
+    if table_rows.empty:
+        return
+    with engine.begin() as conn:
+        conn.execute(traffic_light.delete().where(traffic_light.c.period.in_(sorted(set(table_rows["period"])))))
+        conn.execute(traffic_light.insert(), table_rows.astype(object).where(table_rows.notna(), None).to_dict("records"))

@@ -1,0 +1,158 @@
+"""The cohort warehouse's tables (SQLAlchemy Core).  Alembic migrations create them.
+
+Feed row tables are derived from the declarative feed descriptions so a column added to a
+feed is one edit there plus a migration; ``tests/test_migrations.py`` proves the
+migrations and these definitions agree.  Every query in the project is written against
+these objects so it runs on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from pipelines.feeds import COHORT, FEEDS, ColType, Feed
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# The ledger: every file version ever ingested, loaded or rejected.
+ingest_file = sa.Table(
+    "ingest_file",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("feed", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("file_date", sa.Date),  # null when the name carries no valid date
+    sa.Column("file_time", sa.String(6), nullable=False, server_default=""),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("mtime", sa.Float, nullable=False),  # as the transport listed it
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("arrived_at", sa.DateTime),  # local wall clock of the file's modification time
+    sa.Column("ingested_at", sa.DateTime, nullable=False),  # UTC
+    sa.Column("first_report_date", sa.Date, nullable=False),  # the run that first saw it
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("is_current", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # LOADED or REJECTED
+    sa.Column("reject_reason", sa.Text),
+    sa.Column("rows_in", sa.Integer, nullable=False),
+    sa.Column("rows_loaded", sa.Integer, nullable=False),
+    sa.Column("rows_quarantined", sa.Integer, nullable=False),
+    sa.Column("drift_columns", sa.Text),
+    sa.Column("source", sa.String(255), nullable=False),
+    sa.UniqueConstraint("feed", "name", "version", name="uq_ingest_file_version"),
+    sa.Index("ix_ingest_file_feed_date", "feed", "file_date"),
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("file_id", sa.ForeignKey("ingest_file.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("row_no", sa.Integer),  # null when the whole file is quarantined
+    sa.Column("location", sa.String(255)),  # CSV line, sheet row or XML element path
+    sa.Column("reason", sa.Text, nullable=False),
+)
+
+dq_finding = sa.Table(
+    "dq_finding",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("file_id", sa.ForeignKey("ingest_file.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("row_no", sa.Integer, nullable=False),
+    sa.Column("location", sa.String(255), nullable=False),
+    sa.Column("column_name", sa.String(64), nullable=False),
+    sa.Column("rule", sa.Text, nullable=False),
+)
+
+_SQL_TYPES = {
+    ColType.TEXT: sa.Text,
+    ColType.DATE: sa.Date,
+    ColType.DATETIME: sa.DateTime,
+    ColType.ENUM: lambda: sa.String(32),
+    ColType.IDENTIFIER: lambda: sa.String(64),
+}
+
+
+def _row_table(feed: Feed, table_name: str) -> sa.Table:
+    columns = [
+        sa.Column("file_id", sa.ForeignKey("ingest_file.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("row_no", sa.Integer, primary_key=True),
+        sa.Column("location", sa.String(255), nullable=False),
+        *(sa.Column(c.name, _SQL_TYPES[c.type](), nullable=not c.required) for c in feed.columns),
+    ]
+    if feed.event_date_column:
+        columns.append(sa.Column("local_date", sa.Date, nullable=False, index=True))
+    indexes = [sa.Index(f"ix_{table_name}_key", *feed.key)] if feed.key else []
+    return sa.Table(table_name, metadata, *columns, *indexes)
+
+
+# Every row of every current file version, so any past report date can be rebuilt exactly.
+ROW_TABLES: dict[str, sa.Table] = {
+    "cohort": _row_table(COHORT, "cohort_member"),
+    "arrests": _row_table(FEEDS["arrests"], "arrest_row"),
+    "court_results": _row_table(FEEDS["court_results"], "court_result_row"),
+    "prison_releases": _row_table(FEEDS["prison_releases"], "prison_release_row"),
+    "attendance": _row_table(FEEDS["attendance"], "attendance_row"),
+}
+
+# Views holding the current row per key (the upsert result), for analysts.
+CURRENT_VIEWS: dict[str, str] = {"arrests": "arrest", "court_results": "court_result", "attendance": "attendance_record"}
+
+# Linking results for each report date: who each reportable-window record is.
+record_link = sa.Table(
+    "record_link",
+    metadata,
+    sa.Column("report_date", sa.Date, primary_key=True),
+    sa.Column("feed", sa.String(32), primary_key=True),
+    sa.Column("file_id", sa.ForeignKey("ingest_file.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("row_no", sa.Integer, primary_key=True),
+    sa.Column("iom_id", sa.String(16)),  # null when not linked
+    sa.Column("method", sa.String(32), nullable=False),  # how it was linked, or why not
+)
+
+link_review = sa.Table(
+    "link_review",
+    metadata,
+    sa.Column("report_date", sa.Date, primary_key=True),
+    sa.Column("feed", sa.String(32), primary_key=True),
+    sa.Column("file_id", sa.ForeignKey("ingest_file.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("row_no", sa.Integer, primary_key=True),
+    sa.Column("location", sa.String(255), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("candidate_iom_ids", sa.Text, nullable=False),  # ';'-joined
+)
+
+traffic_light = sa.Table(
+    "traffic_light",
+    metadata,
+    sa.Column("period", sa.String(7), primary_key=True),
+    sa.Column("division", sa.String(16), primary_key=True),
+    sa.Column("kpi", sa.String(64), primary_key=True),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("period_end", sa.Date, nullable=False),
+    sa.Column("numerator", sa.Integer),
+    sa.Column("denominator", sa.Integer),
+    sa.Column("value", sa.Numeric(6, 1)),
+    sa.Column("rag", sa.String(8), nullable=False),
+    sa.Column("report_date", sa.Date, nullable=False),  # the run that wrote the row
+)
+
+
+def current_view_sql(feed_name: str) -> str:
+    """SQL for the view of current rows per key: newest file version, later file, later row."""
+    feed = FEEDS[feed_name]
+    table = ROW_TABLES[feed_name]
+    cols = ", ".join(c.name for c in table.columns)
+    key = ", ".join(f"r.{k}" for k in feed.key)
+    return (
+        f"SELECT {cols} FROM (SELECT r.*, ROW_NUMBER() OVER (PARTITION BY {key} "
+        f"ORDER BY f.file_date DESC, f.file_time DESC, f.name DESC, r.row_no DESC) AS rn "
+        f"FROM {table.name} r JOIN ingest_file f ON f.id = r.file_id WHERE f.is_current) ranked "
+        f"WHERE rn = 1"
+    )
