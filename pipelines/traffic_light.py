@@ -74,13 +74,14 @@ class PeriodData:
     releases: pd.DataFrame
 
 
-def _counted(engine: sa.Engine, feed_name: str, records: pd.DataFrame, register: pd.DataFrame, date_column: str, report_date: date) -> pd.DataFrame:
+def _counted(feed_name: str, records: pd.DataFrame, register: pd.DataFrame, date_column: str, report_date: date) -> pd.DataFrame:
     """Records that belong to a member of the register whose active interval holds their date."""
     if records.empty:
         return records.assign(iom_id=None, managing_division=None)
-    records = records.drop(columns=[c for c in ("iom_id",) if c in records]).reset_index(drop=True)
+    records = records.reset_index(drop=True)
     identities, _ = derived_identities(FEEDS[feed_name], records, report_date)
     links = link_records(identities, register)
+    # The linked member replaces whatever iom_id the feed itself carried.
     return attach_members(records.assign(iom_id=links["iom_id"]).dropna(subset=["iom_id"]), register, date_column)
 
 
@@ -167,14 +168,14 @@ def compute(engine: sa.Engine, report_date: date, config: HubConfig) -> pd.DataF
                 name: events_as_of(engine, name, report_date, period.start, period.end)
                 for name in ("attendance", "arrests")
             }
-            attendance = _counted(engine, "attendance", events["attendance"], register, "local_date", report_date)
+            attendance = _counted("attendance", events["attendance"], register, "local_date", report_date)
             data = PeriodData(
                 period,
                 register,
                 active,
                 attendance[attendance["record_type"] == "APPOINTMENT"] if not attendance.empty else attendance,
-                _counted(engine, "arrests", events["arrests"], register, "local_date", report_date),
-                _counted(engine, "prison_releases", _releases(engine, period, report_date), register, "release_date", report_date),
+                _counted("arrests", events["arrests"], register, "local_date", report_date),
+                _counted("prison_releases", _releases(engine, period, report_date), register, "release_date", report_date),
             )
         for kpi in config.kpis:
             if data is not None:

@@ -1,0 +1,62 @@
+"""Shared fixtures: an isolated hub (inbox, warehouse, reports) per test."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from pipelines import traffic_light as tl
+from pipelines.daily import LINKED_FEEDS, link_for_report
+from pipelines.feeds import FEEDS
+from pipelines.ingest import ingest_feed
+from pipelines.reports.render import write_report
+from pipelines.reports.sections import build_reports
+from pipelines.settings import PROJECT_ROOT, load_hub_config
+from pipelines.sources import LocalInbox
+from tests.builders import Inbox
+from warehouse.db import make_engine, upgrade
+
+
+@dataclass
+class Hub:
+    """The pipeline's stages called directly (the Dagster wiring has its own tests)."""
+
+    root: Path
+    inbox: Inbox
+    engine: sa.Engine
+    reports_dir: Path
+
+    def run(self, report_date: date) -> None:
+        config = load_hub_config(str(PROJECT_ROOT / "config" / "hub.yaml"))
+        source = LocalInbox(self.inbox.root)
+        for feed in FEEDS.values():
+            ingest_feed(self.engine, source, feed, report_date, settle_seconds=0)
+        for feed in LINKED_FEEDS:
+            link_for_report(self.engine, feed, report_date)
+        for report in build_reports(self.engine, report_date, config):
+            write_report(self.reports_dir, report)
+        tl.store(self.engine, tl.compute(self.engine, report_date, config))
+
+    def report(self, report_date: date, division: str, section: str) -> list[dict[str, str]]:
+        path = self.reports_dir / report_date.isoformat() / division / f"{section}.csv"
+        with path.open(encoding="utf-8", newline="") as fh:
+            return list(csv.DictReader(fh))
+
+    def query(self, sql: str, **params: object) -> list[sa.Row]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.text(sql), params))
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[Hub]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
+    upgrade(engine)
+    (tmp_path / "inbox").mkdir()
+    yield Hub(tmp_path, Inbox(tmp_path / "inbox"), engine, tmp_path / "reports")
+    engine.dispose()
