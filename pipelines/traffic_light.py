@@ -86,17 +86,29 @@ def _counted(feed_name: str, records: pd.DataFrame, register: pd.DataFrame, date
 
 
 def _releases(engine: sa.Engine, period: Period, report_date: date) -> pd.DataFrame:
-    """Releases dated in the period, each from the newest file dated on or before its date."""
+    """Releases dated in the period, each from the newest file dated on or before its date.
+
+    A later file that no longer lists a release (moved or cancelled) is what speaks for
+    that date: the older file's row does not come back.
+    """
     files = snapshot_files(engine, "prison_releases", min(period.end, report_date))
     if files.empty:
         return pd.DataFrame()
-    rows = rows_of_files(engine, "prison_releases", [int(i) for i in files["id"]])
-    rows = rows.merge(files[["id", "file_date"]].rename(columns={"id": "file_id"}), on="file_id")
-    released = pd.to_datetime(rows["release_date"]).dt.date
-    rows = rows[(released >= period.start) & (released <= period.end) & (rows["file_date"] <= released)]
-    # For each release date, only the newest file dated on or before it speaks.
-    newest = rows.groupby("release_date")["file_date"].transform("max")
-    return rows[rows["file_date"] == newest].drop(columns="file_date")
+    days = pd.DataFrame({"release_date": pd.date_range(period.start, period.end, freq="D")})
+    in_force = pd.merge_asof(
+        days,
+        files[["id", "file_date"]].assign(file_date=pd.to_datetime(files["file_date"])).sort_values("file_date"),
+        left_on="release_date",
+        right_on="file_date",
+        direction="backward",
+    ).dropna(subset=["id"])
+    if in_force.empty:
+        return pd.DataFrame()
+    rows = rows_of_files(engine, "prison_releases", sorted({int(i) for i in in_force["id"]}))
+    rows = rows.assign(_day=pd.to_datetime(rows["release_date"]))
+    wanted = in_force.assign(id=in_force["id"].astype(int))[["id", "release_date"]]
+    kept = rows.merge(wanted, left_on=["file_id", "_day"], right_on=["id", "release_date"], suffixes=("", "_w"))
+    return kept.drop(columns=["_day", "id", "release_date_w"])
 
 
 KPI_MEASURES: dict[str, Callable[[PeriodData], tuple[pd.Series, pd.Series]]] = {}

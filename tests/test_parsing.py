@@ -410,8 +410,7 @@ def test_billion_laughs_rejected_not_expanded():
 def test_external_entity_rejected_not_resolved():
     with pytest.raises(FileRejected) as exc:
         read_table(COURT_RESULTS, "court_results_B13HT_20261119.xml", EXTERNAL_ENTITY)
-    assert "root:" not in exc.value.reason
-    assert "passwd" not in exc.value.reason or "unsafe" in exc.value.reason.lower()
+    assert "root:" not in exc.value.reason  # the file's contents never leak into the reason
 
 
 def test_court_xml_declared_encoding_is_honoured():

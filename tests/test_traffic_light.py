@@ -158,3 +158,12 @@ def test_period_boundaries():
         ("2026-12", date(2026, 12, 1), date(2026, 12, 31))
     ]
     assert periods(date(2026, 12, 15), date(2026, 12, 1)) == []
+
+
+def test_a_moved_release_counts_once_on_its_new_date(hub):
+    hub.inbox.cohort(date(2026, 10, 1), [M1])
+    hub.inbox.releases(date(2026, 10, 1), [release("A1111AA", "2026-10-10", "SETTLED")])
+    hub.inbox.releases(date(2026, 10, 5), [release("A1111AA", "2026-10-25", "TEMPORARY")])
+    hub.run(date(2026, 11, 1))
+    (row,) = hub.query("select numerator, denominator from traffic_light where period='2026-10' and division='CH' and kpi='settled_on_release'")
+    assert tuple(row) == (0, 1)

@@ -1,0 +1,387 @@
+"""court_results/court_results_<COURTCODE>_YYYYMMDD.xml (CONTRACT 3.3).
+
+One file per court per sitting day, every defendant heard.  First appearances come from
+the arrests charged earlier (so a member charged in the arrests feed turns up in court);
+the rest of each list is trials, sentences and mentions of the wider population.
+"""
+
+from __future__ import annotations
+
+import random
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from itertools import accumulate
+from xml.sax.saxutils import escape
+
+from pipelines.identifiers import IdKind
+from pipelines.synth.catalogue import (
+    COMMITTED_FOR_SENTENCE, DISMISSED, OFFENCES, REMANDS, SENT_FOR_TRIAL, SENTENCES_ADULT,
+    SENTENCES_YOUTH, WITHDRAWN,
+)
+from pipelines.synth.clock import iso_date
+from pipelines.synth.idforms import written_pnc
+from pipelines.synth.model import Delivery, Person
+from pipelines.synth.plan import MessPlan
+from pipelines.synth.population import World
+from pipelines.synth.randomness import scaled, stream, weighted
+
+# code: (name, weekdays sitting, (low, high) random cases per sitting)
+COURTS: dict[str, tuple[str, frozenset[int], tuple[float, float]]] = {
+    "B13HT": ("Leeds Magistrates' Court", frozenset(range(6)), (14, 22)),  # Saturday remand court too
+    "B13JT": ("Leeds Youth Court", frozenset({1, 3}), (3, 6)),
+    "C13LS": ("Leeds Crown Court", frozenset(range(5)), (5, 9)),
+}
+ADULT_COURT, YOUTH_COURT, CROWN_COURT = "B13HT", "B13JT", "C13LS"
+
+
+def sits(court: str, day: date) -> bool:
+    return day.weekday() in COURTS[court][1]
+
+
+def next_sitting(court: str, after: date) -> date:
+    day = after + timedelta(days=1)
+    while not sits(court, day):
+        day += timedelta(days=1)
+    return day
+
+
+@dataclass(slots=True)
+class Appearance:
+    """A charged arrest's first hearing, scheduled by the arrests feed."""
+
+    person: Person
+    offence: tuple[str, str]
+    remanded: bool
+
+
+@dataclass(slots=True)
+class _Offence:
+    seq: str
+    code: str
+    title: str | None
+    plea: str | None
+    verdict: str | None
+    results: list[tuple[str, str]]
+    next_hearings: list[tuple[date, str]] = field(default_factory=list)
+    quarantine: str | None = None
+
+
+@dataclass(slots=True)
+class _Defendant:
+    person: Person
+    surname: str
+    forenames: str
+    dob: date | None
+    pnc: str
+    cro: str
+    postcode: str
+    remand: str
+    present: bool
+    offences: list[_Offence]
+    quarantine: str | None = None
+
+
+@dataclass(slots=True)
+class _Case:
+    urn: str
+    defendants: list[_Defendant]
+
+
+class _Pool:
+    """People courts draw from, weighted by how often they offend (bisect: O(log n))."""
+
+    def __init__(self, people: list[Person]) -> None:
+        self.people = people
+        self._cumulative = list(accumulate(max(0.05, p.propensity) for p in people))
+
+    def draw(self, rng: random.Random, day: date) -> Person | None:
+        if not self.people:
+            return None
+        for _ in range(4):
+            person = self.people[bisect_left(self._cumulative, rng.random() * self._cumulative[-1])]
+            if person.at_liberty(day):
+                return person
+        return None
+
+
+def generate(
+    world: World, plan: MessPlan, appearances: dict[tuple[str, date], list[Appearance]],
+) -> Iterator[Delivery]:
+    members = [m.person for m in world.members]
+    others = [p for p in world.others if not p.prisoner]
+    pools = {
+        "adult_members": _Pool([p for p in members if not p.young]),
+        "adult_others": _Pool([p for p in others if not p.young]),
+        "young_members": _Pool([p for p in members if p.young]),
+        "young_others": _Pool([p for p in others if p.young]),
+    }
+    urns = _Urns(stream(world.seed, "urns"))
+    special = _special_days(plan)
+    for day in world.days[:-1]:  # a day's results arrive the next morning: none yet for D
+        for court in COURTS:
+            if not sits(court, day):
+                continue
+            rng = stream(world.seed, "court", court, day)
+            cases = _list_for(rng, world, court, day, appearances.get((court, day), []), pools, urns)
+            hearing_day = day
+            notes: list[tuple[str, dict[str, object]]] = []
+            name = f"court_results_{court}_{day:%Y%m%d}.xml"
+            if (court, day) == special.get("members") and plan.court_members:
+                cases.extend(_member_cases(rng, world, plan, day, urns))
+                notes.append(("court_members_on_d1", {"file": name, "note": "cohort members heard on D-1: "
+                              + ", ".join(m.iom_id for m in plan.court_members)}))
+            if (court, day) == special.get("no_title"):
+                offence = cases[0].defendants[0].offences[-1]
+                offence.title, offence.quarantine = None, "Offence without title"
+                notes.append(("broken_rows", {"file": name, "path": _path(1, 1, len(cases[0].defendants[0].offences)),
+                                              "note": "Offence without title"}))
+            if (court, day) == special.get("no_surname"):
+                defendant = cases[-1].defendants[0]
+                defendant.surname, defendant.quarantine = "", "Defendant without surname"
+                notes.append(("broken_rows", {"file": name, "path": f"/CourtResults/Case[{len(cases)}]/Defendant[1]",
+                                              "note": "Defendant without surname: each of its offences quarantined"}))
+            if (court, day) == special.get("double_next"):
+                _force_double_next(rng, cases, court, day)
+            if (court, day) == special.get("moved_hearing"):
+                hearing_day = day - timedelta(days=1 if day.weekday() else 3)
+                notes.append(("hearing_date_differs_from_file_name", {
+                    "file": name, "note": f"hearing_date attribute is {hearing_day.isoformat()}: that, not the "
+                                          "file name, dates the hearing"}))
+            yield _delivery(world, rng, court, day, hearing_day, name, cases, notes)
+
+
+def _special_days(plan: MessPlan) -> dict[str, tuple[str, date]]:
+    def on_or_after(court: str, day: date) -> tuple[str, date]:
+        while not sits(court, day):
+            day += timedelta(days=1)
+        return court, day
+
+    def on_or_before(court: str, day: date) -> tuple[str, date]:
+        while not sits(court, day):
+            day -= timedelta(days=1)
+        return court, day
+
+    return {
+        "members": on_or_before(ADULT_COURT, plan.d1),
+        "no_title": on_or_after(ADULT_COURT, plan.mid(0.4)),
+        "no_surname": on_or_after(CROWN_COURT, plan.mid(0.55)),
+        "double_next": on_or_after(ADULT_COURT, plan.mid(0.5)),
+        "moved_hearing": on_or_after(CROWN_COURT, plan.mid(0.7)),
+    }
+
+
+class _Urns:
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+        self._used: set[str] = set()
+
+    def next(self, day: date) -> str:
+        rng = self._rng
+        letters = "ABCDEFGHJKLMNPRSTUVWXYZ"
+        while True:
+            # Police force 13 (West Yorkshire), unit letters, serial, year of charge.
+            urn = f"13{rng.choice(letters)}{rng.choice(letters)}{rng.randint(10000, 99999)}{day.year % 100:02d}"
+            if urn not in self._used:
+                self._used.add(urn)
+                return urn
+
+
+def _list_for(
+    rng: random.Random, world: World, court: str, day: date, first_appearances: list[Appearance],
+    pools: dict[str, _Pool], urns: _Urns,
+) -> list[_Case]:
+    cases = [
+        _Case(urns.next(day), [_defendant(rng, world, court, day, a.person, "first", a.offence, a.remanded)])
+        for a in first_appearances
+    ]
+    low, high = COURTS[court][2]
+    if day.weekday() == 5:
+        low, high = 2, 5
+    youth = court == YOUTH_COURT
+    for _ in range(scaled(rng, low, high, world.scale)):
+        member_share = 0.15 if youth else 0.08
+        kind = ("young" if youth else "adult") + ("_members" if rng.random() < member_share else "_others")
+        people = []
+        for _ in range(weighted(rng, [(1, 85), (2, 12), (3, 3)])):
+            person = pools[kind].draw(rng, day) or pools[kind.replace("members", "others")].draw(rng, day)
+            if person is not None and person not in people:
+                people.append(person)
+            kind = ("young" if youth else "adult") + "_others"  # co-defendants are rarely in the cohort
+        if people:
+            stage = weighted(rng, [("trial", 30), ("sentence", 40), ("mention", 30)])
+            cases.append(_Case(urns.next(day), [_defendant(rng, world, court, day, p, stage, None, False) for p in people]))
+    rng.shuffle(cases)
+    return cases
+
+
+def _member_cases(rng: random.Random, world: World, plan: MessPlan, day: date, urns: _Urns) -> list[_Case]:
+    stages = ["sentence", "trial", "mention"]
+    return [
+        _Case(urns.next(day), [_defendant(rng, world, ADULT_COURT, day, member.person, stages[i % 3], None, False)])
+        for i, member in enumerate(plan.court_members)
+    ]
+
+
+def _defendant(
+    rng: random.Random, world: World, court: str, day: date, person: Person, stage: str,
+    offence: tuple[str, str] | None, remanded: bool,
+) -> _Defendant:
+    count = 1 if offence else weighted(rng, [(1, 65), (2, 25), (3, 10)])
+    picked = [offence] if offence else []
+    while len(picked) < count:
+        code, title, _ = rng.choices(OFFENCES, weights=[w for _, _, w in OFFENCES], k=1)[0]
+        if (code, title) not in picked:
+            picked.append((code, title))
+    youth = person.young
+    remand = "NA"
+    disposal = weighted(rng, [("adjourn", 45), ("sentence", 40), ("end", 15)])
+    if stage == "sentence":
+        disposal = "sentence"
+    elif stage == "first" and remanded:
+        disposal = "adjourn"
+    if disposal == "adjourn":
+        if remanded or rng.random() < 0.2:
+            remand = ("SA" if rng.random() < 0.3 else "LA") if youth else "PR"
+        else:
+            remand = "CB" if rng.random() < 0.75 else "UB"
+    sentence = weighted(rng, SENTENCES_YOUTH if youth else SENTENCES_ADULT)
+    offences = []
+    for seq, (code, title) in enumerate(picked, start=1):
+        plea = weighted(rng, [("GUILTY", 50), ("NOT GUILTY", 35), (None, 15)])  # type: ignore[list-item]
+        verdict = None
+        next_hearings: list[tuple[date, str]] = []
+        if disposal == "sentence":
+            if plea == "NOT GUILTY":
+                verdict = "GUILTY"
+            results = list(sentence)
+            if court != CROWN_COURT and not youth and rng.random() < 0.06:
+                results = [COMMITTED_FOR_SENTENCE]
+                next_hearings.append((next_sitting(CROWN_COURT, day + timedelta(days=rng.randint(14, 35))), CROWN_COURT))
+        elif disposal == "end":
+            verdict = "NOT GUILTY" if plea == "NOT GUILTY" else None
+            results = [DISMISSED if verdict else WITHDRAWN]
+        else:
+            results = [REMANDS[remand]]
+            target = court
+            if court == ADULT_COURT and plea is None and rng.random() < 0.4:
+                results.insert(0, SENT_FOR_TRIAL)
+                target = CROWN_COURT
+            gap = rng.randint(3, 10) if remand in ("PR", "SA") else rng.randint(14, 56)
+            next_hearings.append((next_sitting(target, day + timedelta(days=gap)), target))
+            if rng.random() < 0.01:  # a listing clerk's duplicate: the earliest counts
+                next_hearings.append((next_hearings[0][0] + timedelta(days=rng.randint(7, 21)), target))
+        offences.append(_Offence(str(seq), code, title, plea, verdict, results, next_hearings))
+    has_ids = person.pnc is not None or person.cro is not None
+    pnc = written_pnc(rng, person, day, world.last) if person.pnc and rng.random() < 0.85 else ""
+    cro = person.cro if person.cro and rng.random() < 0.45 else ""
+    dob: date | None = person.dob
+    if has_ids and (pnc or cro) and rng.random() < 0.05:
+        dob = None
+    return _Defendant(
+        person=person, surname=person.surname, forenames=person.forenames, dob=dob, pnc=pnc, cro=cro or "",
+        postcode=person.postcode if rng.random() < 0.8 else "", remand=remand,
+        present=not (remand == "PR" and rng.random() < 0.3), offences=offences,
+    )
+
+
+def _force_double_next(rng: random.Random, cases: list[_Case], court: str, day: date) -> None:
+    for case in cases:
+        for defendant in case.defendants:
+            for offence in defendant.offences:
+                if offence.next_hearings and len(offence.next_hearings) == 1:
+                    first_date, target = offence.next_hearings[0]
+                    # Listed later first in document order, so "earliest" is not "first".
+                    offence.next_hearings.insert(0, (first_date + timedelta(days=14), target))
+                    return
+
+
+def _path(case: int, defendant: int, offence: int) -> str:
+    return f"/CourtResults/Case[{case}]/Defendant[{defendant}]/Offence[{offence}]"
+
+
+def _attr(name: str, value: str) -> str:
+    return f' {name}="{escape(value, {chr(34): "&quot;"})}"'
+
+
+def _delivery(
+    world: World, rng: random.Random, court: str, day: date, hearing_day: date, name: str,
+    cases: list[_Case], notes: list[tuple[str, dict[str, object]]],
+) -> Delivery:
+    court_name = COURTS[court][0]
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n',
+           f"<CourtResults{_attr('court_code', court)}{_attr('court_name', court_name)}"
+           f"{_attr('hearing_date', hearing_day.isoformat())}>\n"]
+    records: list[dict[str, object]] = []
+    quarantined = 0
+    for case_no, case in enumerate(cases, start=1):
+        out.append(f"  <Case{_attr('urn', case.urn)}>\n")
+        for defendant_no, defendant in enumerate(case.defendants, start=1):
+            attrs = _attr("surname", defendant.surname) + _attr("forenames", defendant.forenames)
+            if defendant.dob:
+                attrs += _attr("dob", defendant.dob.isoformat())
+            if defendant.pnc:
+                attrs += _attr("pnc_id", defendant.pnc)
+            if defendant.cro:
+                attrs += _attr("cro_number", defendant.cro)
+            if defendant.postcode:
+                attrs += _attr("postcode", defendant.postcode)
+            attrs += _attr("remand_status", defendant.remand) + _attr("present", "true" if defendant.present else "false")
+            out.append(f"    <Defendant{attrs}>\n")
+            person_id, certain = world.index.judge(
+                {IdKind.PNC_ID: defendant.pnc, IdKind.CRO_NUMBER: defendant.cro},
+                defendant.surname, defendant.forenames, defendant.dob,
+            )
+            identity = "certain" if (person_id, certain) == (defendant.person.person_id, True) else "uncertain"
+            if identity != "certain" and defendant.quarantine is None:
+                raise AssertionError(f"court defendant not certainly identified: {defendant}")
+            for offence_no, offence in enumerate(defendant.offences, start=1):
+                title = _attr("title", offence.title) if offence.title is not None else ""
+                out.append(f"      <Offence{_attr('seq', offence.seq)}{_attr('code', offence.code)}{title}>\n")
+                if offence.plea:
+                    out.append(f"        <Plea>{escape(offence.plea)}</Plea>\n")
+                if offence.verdict:
+                    out.append(f"        <Verdict>{escape(offence.verdict)}</Verdict>\n")
+                for code, text in offence.results:
+                    out.append(f"        <Result{_attr('code', code)}{_attr('text', text)}/>\n")
+                for when, target in offence.next_hearings:
+                    out.append(f"        <NextHearing{_attr('date', when.isoformat())}{_attr('court_code', target)}/>\n")
+                out.append("      </Offence>\n")
+                quarantine = defendant.quarantine or offence.quarantine
+                quarantined += quarantine is not None
+                records.append({
+                    "feed": "court_results", "file": name, "path": _path(case_no, defendant_no, offence_no),
+                    "person_id": defendant.person.person_id, "identity": identity, "quarantine": quarantine,
+                    "fields": {
+                        "court_code": court,
+                        "hearing_date": hearing_day.isoformat(),
+                        "urn": case.urn,
+                        "defendant_index": defendant_no,
+                        "offence_seq": int(offence.seq),
+                        "offence_title": offence.title,
+                        "result_codes": [code for code, _ in offence.results],
+                        "remand_status": defendant.remand,
+                        "next_hearing_date": iso_date(min(d for d, _ in offence.next_hearings))
+                        if offence.next_hearings else None,
+                    },
+                })
+            out.append("    </Defendant>\n")
+        out.append("  </Case>\n")
+    out.append("</CourtResults>\n")
+    # Results are sent overnight, after the court's day is closed.
+    arrived = datetime.combine(day + timedelta(days=1), time(4, rng.randint(5, 55), rng.randint(0, 59)))
+    return Delivery(
+        feed="court_results", name=name, file_date=day, arrived=arrived,
+        payload="".join(out).encode("utf-8"), records=records, rows=len(records),
+        quarantined_rows=quarantined, notes=notes,
+    )
+
+
+def by_court_day(items: list[tuple[str, date, Appearance]]) -> dict[tuple[str, date], list[Appearance]]:
+    grouped: dict[tuple[str, date], list[Appearance]] = defaultdict(list)
+    for court, day, appearance in items:
+        grouped[(court, day)].append(appearance)
+    return grouped
+
