@@ -104,7 +104,7 @@ def _normalise_opaque(value: object) -> str | None:
 
 
 def _clean(value: object) -> str | None:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return None
     text = str(value).strip().upper()
     return text or None

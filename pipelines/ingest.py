@@ -204,11 +204,13 @@ def _bulk_insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, file
     if frame.empty:
         return
     columns = [c.name for c in table.columns if c.name in frame.columns]
-    frame = frame[columns].astype(object).where(frame[columns].notna(), None)
-    records = frame.to_dict("records")
-    for record in records:
-        record["file_id"] = file_id
-        for key, value in record.items():
-            if isinstance(value, pd.Timestamp):
-                record[key] = value.to_pydatetime()
-    conn.execute(table.insert(), records)
+    out = pd.DataFrame(index=frame.index)
+    for name in columns:
+        values = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            # astype(object) gives Timestamps (datetime subclasses) the DB-API takes; NaT -> None.
+            out[name] = values.astype(object).where(values.notna(), None)
+        else:
+            out[name] = values.astype(object).where(values.notna(), None)
+    out["file_id"] = file_id
+    conn.execute(table.insert(), out.to_dict("records"))

@@ -40,10 +40,10 @@ def name_key(surname: pd.Series, forenames: pd.Series) -> pd.Series:
 
 
 def normalise_name(values: pd.Series) -> pd.Series:
-    """Case, accents, apostrophes, hyphens and spacing do not make a different person."""
+    """Case, accents, apostrophes, hyphens and spacing do not make a different person:
+    ``O'Neill``, ``O Neill`` and ``oneill`` are one name, as are ``Ng-Smith`` and ``Ng Smith``."""
     text = values.astype("string").fillna("").str.casefold().str.normalize("NFKD")
-    text = text.str.replace(r"[\u0300-\u036f]", "", regex=True).str.replace(r"['\u2019]", "", regex=True)
-    text = text.str.replace(r"[^a-z]+", " ", regex=True).str.strip()
+    text = text.str.replace(r"[^a-z]+", "", regex=True)  # combining accents go with the rest
     return text.astype(object)
 
 
@@ -156,11 +156,15 @@ def link_records(
     linked_id = id_member.loc[by_id]
     clash = linked_id.index.intersection(details_member.index)
     clash = clash[linked_id.loc[clash].to_numpy() != details_member.loc[clash].to_numpy()]
-    clash_ambiguous = linked_id.index.intersection(details_ambiguous)
+    # Details fitting several members: the identifier settles it if its member is one of
+    # them; if not, identifier and details point at different people.
+    fits = detail_hits.groupby("rec")["iom_id"].agg(set)
+    clash = clash.union(
+        pd.Index([r for r in linked_id.index.intersection(details_ambiguous) if linked_id[r] not in fits[r]])
+    )
     ok_id = linked_id.index.difference(clash)
     out.loc[ok_id, "iom_id"] = linked_id.loc[ok_id]
     out.loc[ok_id, "method"] = LINKED_BY_ID
-    del clash_ambiguous  # an identifier outranks details that fit several members
 
     no_id = recs.index.difference(hits["rec"].unique())
     ok_details = details_member.index.intersection(no_id)

@@ -23,6 +23,7 @@ from pipelines.synth.courts import ADULT_COURT, YOUTH_COURT, Appearance, next_si
 from pipelines.synth.csvio import csv_notes, csv_records, render_csv
 from pipelines.synth.idforms import written_pnc, wrong_check_letter
 from pipelines.synth.model import Delivery, Member, Person, Row
+from pipelines.synth.names import swapped_day_month
 from pipelines.synth.plan import MessPlan
 from pipelines.synth.population import World
 from pipelines.synth.randomness import scaled, stream, weighted
@@ -188,8 +189,6 @@ def _deliberate(rng: random.Random, world: World, plan: MessPlan, refs: _Refs) -
         ("pending_at_d", f"{plan.arrest_pending.iom_id}: still pending when D's report runs"),
         outcome="RUI", outcome_after=timedelta(days=3))
     swapped = plan.swapped.person
-    from pipelines.synth.names import swapped_day_month
-
     add(plan.swapped, datetime.combine(d1, time(17, 45)),
         ("uncertain_identities", f"{plan.swapped.iom_id}: no identifiers, day and month of birth swapped"),
         niche="", pnc="", dob=swapped_day_month(swapped.dob), expect_certain=False)
@@ -203,11 +202,6 @@ def _deliberate(rng: random.Random, world: World, plan: MessPlan, refs: _Refs) -
     add(plan.padded_niche, datetime.combine(d1, time(13, 40)),
         ("identifier_case_whitespace", f"{plan.padded_niche.iom_id}: niche id in lower case with spaces"),
         niche=f"  {(padded.niche or '').lower()} ", pnc="")
-    conflict_a, conflict_b = plan.conflict
-    # The conflict case lives in the attendance feed; here a member of the conflict pair
-    # is not touched, so the two cases stay independent.
-    del conflict_a, conflict_b
-
     # A non-member with a wrong check letter, mid-period, still certain by niche id.
     other = next(p for p in world.others if p.pnc and p.niche and p.cp1252 and not p.prisoner)
     mid = plan.mid(0.45)

@@ -1,0 +1,475 @@
+"""attendance/attendance_<AGENCY>_YYYYMMDD.csv (CONTRACT 3.5): appointments and status
+changes reported by the partner agencies.
+
+Each agency has a caseload (mostly cohort members, some of its other clients), seen on
+a weekly or fortnightly rhythm.  People are bucketed by that rhythm once, so a day's
+appointments are a dictionary look-up rather than a scan of every caseload.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+
+from pipelines.identifiers import IdKind
+from pipelines.synth.catalogue import APPOINTMENT_TYPES, STATUS_CHANGES
+from pipelines.synth.clock import iso_date, iso_ts, truth_ts
+from pipelines.synth.csvio import csv_notes, csv_records, render_csv
+from pipelines.synth.idforms import written_pnc
+from pipelines.synth.model import AGENCIES, Delivery, Member, Person, Row
+from pipelines.synth.names import NICKNAMES, first_forename
+from pipelines.synth.plan import MessPlan
+from pipelines.synth.population import World
+from pipelines.synth.randomness import scaled, stream, weighted
+
+COLUMNS = [
+    "agency", "record_id", "record_type", "iom_id", "agency_ref", "pnc_id", "surname", "forenames",
+    "date_of_birth", "event_datetime", "appointment_type", "outcome", "status",
+]
+DRIFT_COLUMN = "keyworker_notes"
+
+
+@dataclass(frozen=True, slots=True)
+class _Style:
+    """How each agency's system writes its export."""
+
+    record_prefix: str
+    seconds: bool
+    bom: bool
+    crlf: bool
+    status_as_date: bool
+    daily: bool  # delivers at weekends too
+    show_iom: float
+    member_share: float  # share of members on the caseload
+    others_ratio: float  # other clients per member client
+    cadences: tuple[int, ...]
+
+
+STYLES: dict[str, _Style] = {
+    "PROBATION": _Style("NDL", True, False, False, False, True, 0.85, 1.0, 0.18, (7, 7, 7, 14)),
+    "YOS": _Style("YJB", False, True, False, False, True, 0.9, 1.0, 0.4, (7,)),
+    "DIP": _Style("DIP-", False, False, False, False, True, 0.75, 0.35, 0.15, (7,)),
+    "HOUSING": _Style("HSG", True, True, True, True, False, 0.55, 0.2, 0.2, (14,)),
+    "ETE": _Style("ETE", False, False, False, True, False, 0.6, 0.15, 0.1, (7, 14)),
+    "NON_STATUTORY": _Style("NSP", False, True, True, True, False, 0.7, 0.15, 0.05, (14,)),
+}
+
+
+@dataclass(slots=True)
+class _Client:
+    person: Person
+    member: Member | None
+    ref: str
+    slot: int  # usual appointment time, minutes past midnight
+
+
+class _Agency:
+    def __init__(self, name: str, world: World, rng: random.Random) -> None:
+        self.name = name
+        self.style = STYLES[name]
+        self.clients: list[_Client] = []
+        self.buckets: dict[tuple[int, int], list[_Client]] = defaultdict(list)
+        self._next_record = rng.randint(10_000, 90_000)
+        recent = world.first - timedelta(days=180)
+        member_clients = [
+            m for m in world.members
+            if (m.deselected_on is None or m.deselected_on >= recent) and self._eligible(m.person, rng, member=True)
+        ]
+        others = [p for p in world.others if not p.prisoner and self._eligible(p, rng, member=False)]
+        rng.shuffle(others)
+        wanted_others = round(len(member_clients) * self.style.others_ratio)
+        for member in member_clients:
+            self._add(rng, member.person, member)
+        for person in others[:wanted_others]:
+            self._add(rng, person, None)
+
+    def _eligible(self, person: Person, rng: random.Random, *, member: bool) -> bool:
+        if self.name == "PROBATION":
+            return person.crn is not None
+        if self.name == "YOS":
+            return person.yos_ref is not None
+        if person.young:
+            return False
+        return rng.random() < self.style.member_share if member else True
+
+    def _add(self, rng: random.Random, person: Person, member: Member | None) -> None:
+        if self.name == "PROBATION":
+            ref = person.crn or ""
+        elif self.name == "YOS":
+            ref = person.yos_ref or ""
+        else:
+            ref = f"{self.style.record_prefix[:3]}{rng.randint(100000, 999999)}C"
+        client = _Client(person, member, ref, rng.choice(range(9 * 60, 16 * 60 + 45, 15)))
+        self.clients.append(client)
+        cadence = rng.choice(self.style.cadences)
+        start = date(2000, 1, 3) + timedelta(days=rng.choice([d for d in range(cadence) if d % 7 < 5]))
+        self.buckets[(cadence, start.toordinal() % cadence)].append(client)
+
+    def due_on(self, day: date) -> list[_Client]:
+        if day.weekday() >= 5:
+            return []
+        ordinal = day.toordinal()
+        due = [c for cadence in set(self.style.cadences) for c in self.buckets.get((cadence, ordinal % cadence), [])]
+        return [c for c in due if c.person.at_liberty(day)]
+
+    def record_id(self) -> str:
+        self._next_record += 1
+        return f"{self.style.record_prefix}{self._next_record:08d}"
+
+
+def generate(world: World, plan: MessPlan) -> Iterator[Delivery]:
+    agencies = {name: _Agency(name, world, stream(world.seed, "caseload", name)) for name in AGENCIES}
+    carried: dict[str, list[Row]] = defaultdict(list)
+    update_record: dict[str, str] = {}
+    for day in world.days[:-1]:  # a day's file arrives the next morning: none yet for D
+        for name, agency in agencies.items():
+            rng = stream(world.seed, "attendance", name, day)
+            rows = carried.pop(name, []) + _day_rows(rng, world, agency, day)
+            rows.extend(_deliberate_rows(rng, world, plan, agency, day, update_record))
+            delivers = agency.style.daily or (day.weekday() < 5 and (rng.random() < 0.88 or day == plan.d1))
+            if not delivers:
+                # The agency missed a day: those rows come with its next file.
+                carried[name] = rows
+                continue
+            file_name = f"attendance_{name}_{day:%Y%m%d}.csv"
+            header = list(COLUMNS)
+            notes: list[tuple[str, dict[str, object]]] = []
+            _break_rows(plan, name, day, rows)
+            if name == "ETE" and day >= plan.mid(0.45) and not update_record.get("drift"):
+                update_record["drift"] = file_name
+                header.append(DRIFT_COLUMN)
+                if rows:
+                    rows[0].values[DRIFT_COLUMN] = "Referred by case manager; CSCS card funded"
+                notes.append(("schema_drift", {"file": file_name, "note": f"extra column {DRIFT_COLUMN}; rows are fine"}))
+            if name == "HOUSING" and day >= plan.mid(0.3) and not update_record.get("lowercase"):
+                update_record["lowercase"] = file_name
+                rows.append(_lowercase_iom_row(rng, world, plan, agency, day))
+            arrived = datetime.combine(day + timedelta(days=1), time(4, rng.randint(0, 50), rng.randint(0, 59)))
+            if (name, day) == ("DIP", plan.d1):
+                arrived = plan.late_arrival
+                notes.append(("late_files", {"file": file_name, "note": f"arrived {truth_ts(arrived)}, after its due time"}))
+            style = agency.style
+            payload = render_csv(header, rows, bom=style.bom, crlf=style.crlf)
+            original = None
+            if (name, day) == ("PROBATION", plan.d1):
+                corrected, correction_notes = _correct(rng, world, agency, day, rows, file_name)
+                original = (payload, arrived)
+                rows = corrected
+                payload = render_csv(header, rows, bom=style.bom, crlf=style.crlf)
+                arrived = plan.corrected_arrival
+                notes.extend(correction_notes)
+            delivery = Delivery(
+                feed="attendance", name=file_name, file_date=day, arrived=arrived, payload=payload,
+                records=csv_records("attendance", file_name, rows), rows=len(rows),
+                quarantined_rows=sum(r.quarantine is not None for r in rows),
+                original=original, notes=notes + csv_notes(file_name, rows),
+            )
+            yield delivery
+            if (name, day) == ("DIP", plan.impossible_source):
+                yield _impossible_copy(plan, delivery, rows, header, style)
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def _day_rows(rng: random.Random, world: World, agency: _Agency, day: date) -> list[Row]:
+    rows: list[Row] = []
+    name = agency.name
+    due = agency.due_on(day)
+    if day.weekday() >= 5:
+        # Weekend reporting and drop-ins only.
+        picks = [rng.choice(agency.clients) for _ in range(scaled(rng, 0.5, 3.0, world.scale))] if agency.clients else []
+        due = [c for c in picks if c.person.at_liberty(day)]
+    for client in due:
+        when = datetime.combine(day, time(client.slot // 60, client.slot % 60)) + timedelta(minutes=rng.choice((0, 0, 0, 15, -15)))
+        rows.append(_appointment(rng, world, agency, client, when, _outcome(rng, client)))
+    changes = STATUS_CHANGES.get(name)
+    if changes and agency.clients and day.weekday() < 5:
+        for _ in range(scaled(rng, 0.5, 2.5, world.scale)):
+            client = rng.choice(agency.clients)
+            if client.person.at_liberty(day):
+                rows.append(_status_change(rng, world, agency, client, day, weighted(rng, changes)))
+    rows.sort(key=lambda r: (r.values["event_datetime"], r.values["record_id"]))
+    return rows
+
+
+def _outcome(rng: random.Random, client: _Client) -> str:
+    attend = client.person.reliability if client.member else 0.8
+    miss = 1 - attend
+    return weighted(rng, [("ATTENDED", attend), ("FAILED_TO_ATTEND", miss * 0.6), ("ACCEPTABLE_ABSENCE", miss * 0.25),
+                          ("RESCHEDULED", miss * 0.1), ("CANCELLED", miss * 0.05)])
+
+
+def _identifiers(rng: random.Random, world: World, agency: _Agency, client: _Client, day: date) -> dict[str, str]:
+    person, member = client.person, client.member
+    shown = {"iom_id": "", "agency_ref": "", "pnc_id": ""}
+    if member is not None and member.nominated_on <= day and rng.random() < agency.style.show_iom:
+        shown["iom_id"] = member.iom_id
+    if rng.random() < (0.97 if agency.name in ("PROBATION", "YOS") else 0.8):
+        shown["agency_ref"] = client.ref
+    if person.pnc and rng.random() < (0.3 if agency.name == "DIP" else 0.1):
+        shown["pnc_id"] = written_pnc(rng, person, day, world.last)
+    return shown
+
+
+def _ids_for_judge(agency: str, values: dict[str, str]) -> dict[IdKind, str | None]:
+    ids: dict[IdKind, str | None] = {IdKind.IOM_ID: values["iom_id"], IdKind.PNC_ID: values["pnc_id"]}
+    if agency == "PROBATION":
+        ids[IdKind.CRN] = values["agency_ref"]
+    elif agency == "YOS":
+        ids[IdKind.YOS_REF] = values["agency_ref"]
+    return ids
+
+
+def _finish(
+    world: World, agency: _Agency, person: Person, values: dict[str, str], dob: date | None,
+    fields: dict[str, object], *, expect_certain: bool = True, forenames: str | None = None,
+    note: tuple[str, str] | None = None,
+) -> Row:
+    values["surname"] = person.surname
+    values["forenames"] = forenames or person.forenames
+    values["date_of_birth"] = iso_date(dob)
+    judged, certain = world.index.judge(_ids_for_judge(agency.name, values), values["surname"], values["forenames"], dob)
+    if not values["iom_id"] and not values["pnc_id"] and not (agency.name in ("PROBATION", "YOS") and values["agency_ref"]):
+        pass  # identified by name and date of birth alone
+    identity = "certain" if certain and judged == person.person_id else "uncertain"
+    if (identity == "certain") != expect_certain:
+        raise AssertionError(f"{agency.name} row {values['record_id']}: identity {identity}, meant otherwise")
+    return Row(values, person.person_id, identity, fields, note=note)
+
+
+def _dob_for(rng: random.Random, agency: _Agency, values: dict[str, str], person: Person) -> date | None:
+    strong = values["iom_id"] or values["pnc_id"] or (agency.name in ("PROBATION", "YOS") and values["agency_ref"])
+    return None if strong and rng.random() < 0.05 else person.dob
+
+
+def _appointment(
+    rng: random.Random, world: World, agency: _Agency, client: _Client, when: datetime, outcome: str,
+    *, appointment_type: str | None = None, record_id: str | None = None, note: tuple[str, str] | None = None,
+) -> Row:
+    values = {"agency": agency.name, "record_id": record_id or agency.record_id(), "record_type": "APPOINTMENT",
+              **_identifiers(rng, world, agency, client, when.date()),
+              "event_datetime": iso_ts(when, seconds=agency.style.seconds),
+              "appointment_type": appointment_type or rng.choice(APPOINTMENT_TYPES[agency.name]),
+              "outcome": outcome, "status": ""}
+    fields = _fields(values, when)
+    return _finish(world, agency, client.person, values, _dob_for(rng, agency, values, client.person), fields, note=note)
+
+
+def _status_change(
+    rng: random.Random, world: World, agency: _Agency, client: _Client, day: date, status: str,
+) -> Row:
+    moment: date | datetime = day
+    if not agency.style.status_as_date:
+        moment = datetime.combine(day, time(rng.randint(9, 16), rng.choice((0, 15, 30, 45))))
+    text = iso_date(moment) if not isinstance(moment, datetime) else iso_ts(moment, seconds=agency.style.seconds)
+    values = {"agency": agency.name, "record_id": agency.record_id(), "record_type": "STATUS_CHANGE",
+              **_identifiers(rng, world, agency, client, day), "event_datetime": text,
+              "appointment_type": "", "outcome": "", "status": status}
+    return _finish(world, agency, client.person, values, _dob_for(rng, agency, values, client.person),
+                   _fields(values, moment))
+
+
+def _fields(values: dict[str, str], moment: date | datetime | None) -> dict[str, object]:
+    stamp: str | None
+    if moment is None:
+        stamp = None
+    elif isinstance(moment, datetime):
+        stamp = truth_ts(moment)
+    else:
+        stamp = moment.isoformat()
+    return {
+        "agency": values["agency"],
+        "record_id": values["record_id"] or None,
+        "record_type": values["record_type"],
+        "event_datetime": stamp,
+        "appointment_type": values["appointment_type"] or None,
+        "outcome": values["outcome"] or None,
+        "status": values["status"] or None,
+    }
+
+
+def _client_for(agency: _Agency, member: Member, rng: random.Random) -> _Client:
+    """The member as this agency knows them, or as a new referral."""
+    for client in agency.clients:
+        if client.member is member:
+            return client
+    ref = (member.person.crn if agency.name == "PROBATION" else member.person.yos_ref if agency.name == "YOS" else None)
+    return _Client(member.person, member, ref or f"{agency.style.record_prefix[:3]}{rng.randint(100000, 999999)}R", 10 * 60)
+
+
+# --------------------------------------------------------------------------- deliberate cases
+
+
+def _deliberate_rows(
+    rng: random.Random, world: World, plan: MessPlan, agency: _Agency, day: date, update_record: dict[str, str],
+) -> list[Row]:
+    rows: list[Row] = []
+    name, d1 = agency.name, plan.d1
+    if name == "DIP" and day == d1 - timedelta(days=1):
+        client = _client_for(agency, plan.record_update, rng)
+        row = _appointment(rng, world, agency, client, datetime.combine(day, time(11, 0)), "FAILED_TO_ATTEND",
+                           appointment_type="Keyworker session")
+        update_record["DIP"] = row.values["record_id"]
+        rows.append(row)
+    if day != d1:
+        return rows
+    if name == "PROBATION":
+        first, second = (_client_for(agency, m, rng) for m in plan.boundary_appointments)
+        rows.append(_appointment(rng, world, agency, first, datetime.combine(day, time(0, 0)), "ATTENDED",
+                                 appointment_type="Approved premises curfew check",
+                                 note=("boundary_times", f"{plan.boundary_appointments[0].iom_id}: appointment at D-1 00:00")))
+        rows.append(_appointment(rng, world, agency, second, datetime.combine(day, time(23, 59)), "FAILED_TO_ATTEND",
+                                 appointment_type="Approved premises curfew check",
+                                 note=("boundary_times", f"{plan.boundary_appointments[1].iom_id}: appointment at D-1 23:59")))
+        holder, named = plan.conflict
+        values = {"agency": name, "record_id": agency.record_id(), "record_type": "APPOINTMENT",
+                  "iom_id": holder.iom_id, "agency_ref": "", "pnc_id": "",
+                  "event_datetime": iso_ts(datetime.combine(day, time(14, 30)), seconds=True),
+                  "appointment_type": "Supervision", "outcome": "ATTENDED", "status": ""}
+        rows.append(_finish(world, agency, named.person, values, named.person.dob,
+                            _fields(values, datetime.combine(day, time(14, 30))), expect_certain=False,
+                            note=("uncertain_identities", f"iom_id of {holder.iom_id} with the exact name and date of "
+                                  f"birth of {named.iom_id} (person_id is the named person)")))
+    elif name == "DIP":
+        nick = plan.nickname.person
+        forename = first_forename(nick.forenames)
+        nickname = nick.forenames.replace(forename, NICKNAMES[forename], 1)
+        rows.append(_bare_row(rng, world, agency, nick, day, time(10, 30), nick.dob, nickname,
+                              ("uncertain_identities", f"{plan.nickname.iom_id}: nickname {nickname!r}, no identifiers")))
+        rows.append(_bare_row(rng, world, agency, plan.no_dob.person, day, time(15, 0), None, None,
+                              ("uncertain_identities", f"{plan.no_dob.iom_id}: name only, no date of birth, no identifiers")))
+        early, late = (_client_for(agency, m, rng) for m in plan.offday_appointments)
+        rows.append(_appointment(rng, world, agency, early, datetime.combine(day - timedelta(days=1), time(16, 0)),
+                                 "ATTENDED", appointment_type="Drug test",
+                                 note=("off_day_events", f"{plan.offday_appointments[0].iom_id}: D-2 appointment "
+                                                         "recorded late, in the D-1 file")))
+        rows.append(_appointment(rng, world, agency, late, datetime.combine(day + timedelta(days=1), time(9, 30)),
+                                 "CANCELLED", appointment_type="Keyworker session",
+                                 note=("off_day_events", f"{plan.offday_appointments[1].iom_id}: appointment on D, "
+                                                         "cancelled in advance, in the D-1 file")))
+        client = _client_for(agency, plan.record_update, rng)
+        rows.append(_appointment(rng, world, agency, client, datetime.combine(day - timedelta(days=1), time(11, 0)),
+                                 "ACCEPTABLE_ABSENCE", appointment_type="Keyworker session",
+                                 record_id=update_record.get("DIP"),
+                                 note=("record_replaced", f"{plan.record_update.iom_id}: replaces the D-2 row with the "
+                                                          "same record_id (FAILED_TO_ATTEND -> ACCEPTABLE_ABSENCE)")))
+        rows.append(_status_change(rng, world, agency, client, day, "TREATMENT_STARTED"))
+    return rows
+
+
+def _bare_row(
+    rng: random.Random, world: World, agency: _Agency, person: Person, day: date, at: time,
+    dob: date | None, forenames: str | None, note: tuple[str, str],
+) -> Row:
+    when = datetime.combine(day, at)
+    values = {"agency": agency.name, "record_id": agency.record_id(), "record_type": "APPOINTMENT",
+              "iom_id": "", "agency_ref": "", "pnc_id": "", "event_datetime": iso_ts(when, seconds=agency.style.seconds),
+              "appointment_type": "Keyworker session", "outcome": "ATTENDED", "status": ""}
+    return _finish(world, agency, person, values, dob, _fields(values, when), expect_certain=False,
+                   forenames=forenames, note=note)
+
+
+def _lowercase_iom_row(rng: random.Random, world: World, plan: MessPlan, agency: _Agency, day: date) -> Row:
+    member = plan.lowercase_iom
+    when = datetime.combine(day, time(13, 15))
+    values = {"agency": agency.name, "record_id": agency.record_id(), "record_type": "APPOINTMENT",
+              "iom_id": f" {member.iom_id.lower()}", "agency_ref": "", "pnc_id": "",
+              "event_datetime": iso_ts(when, seconds=agency.style.seconds),
+              "appointment_type": "Housing options interview", "outcome": "ATTENDED", "status": ""}
+    return _finish(world, agency, member.person, values, member.person.dob, _fields(values, when),
+                   note=("identifier_case_whitespace", f"{member.iom_id} written in lower case with a leading space"))
+
+
+def _correct(
+    rng: random.Random, world: World, agency: _Agency, day: date, rows: list[Row], file_name: str,
+) -> tuple[list[Row], list[tuple[str, dict[str, object]]]]:
+    """The corrected redelivery: one outcome changed, one row withdrawn, one row added."""
+    plain = [i for i, r in enumerate(rows) if r.note is None and r.person_id in world.member_of
+             and r.values["record_type"] == "APPOINTMENT" and r.quarantine is None]
+    if len(plain) < 2:
+        raise ValueError("too few probation appointments on D-1 to build the correction; raise scale")
+    changed_at, dropped_at = plain[0], plain[-1]
+    corrected = list(rows)
+    before = rows[changed_at]
+    after_outcome = "ACCEPTABLE_ABSENCE" if before.values["outcome"] == "FAILED_TO_ATTEND" else "FAILED_TO_ATTEND"
+    corrected[changed_at] = replace(before, values={**before.values, "outcome": after_outcome},
+                                    fields={**before.fields, "outcome": after_outcome},
+                                    note=("corrected_files", f"outcome {before.values['outcome']} -> {after_outcome}"))
+    dropped = rows[dropped_at]
+    del corrected[dropped_at]
+    present = {r.person_id for r in rows}
+    newcomer = next(c for c in agency.clients
+                    if c.member is not None and c.person.person_id not in present and c.member.active_on(day)
+                    and c.person.at_liberty(day))
+    added = _appointment(rng, world, agency, newcomer, datetime.combine(day, time(16, 30)), "ATTENDED",
+                         appointment_type="Home visit",
+                         note=("corrected_files", "row added by the correction"))
+    corrected.append(added)
+    notes: list[tuple[str, dict[str, object]]] = [("corrected_files", {
+        "file": file_name,
+        "note": f"redelivered with different bytes: record {before.values['record_id']} outcome changed, "
+                f"record {dropped.values['record_id']} withdrawn, record {added.values['record_id']} added",
+    })]
+    return corrected, notes
+
+
+def _impossible_copy(plan: MessPlan, source: Delivery, rows: list[Row], header: list[str], style: _Style) -> Delivery:
+    name = plan.impossible_name
+    reason = "file name carries an impossible date"
+    records = csv_records("attendance", name, [replace(r, quarantine=reason) for r in rows])
+    return Delivery(
+        feed="attendance", name=name, file_date=None, arrived=source.arrived + timedelta(minutes=47),
+        payload=source.payload, records=records, rows=len(rows), quarantined_rows=len(rows), rejected_whole=True,
+        notes=[("impossible_file_name", {"file": name, "note": f"a resend of {source.name} under a mistyped date; "
+                                                               "quarantined whole"})],
+    )
+
+
+# --------------------------------------------------------------------------- broken rows
+
+
+def _break_rows(plan: MessPlan, agency: str, day: date, rows: list[Row]) -> None:
+    wanted = [kind for kind, (who, when) in _BREAKS.items() if who == agency and _on(plan, when) == day]
+    for kind in wanted:
+        target = next((r for r in rows if r.note is None and r.quarantine is None
+                       and r.values["record_type"] == ("STATUS_CHANGE" if kind == "no_status" else "APPOINTMENT")), None)
+        if target is None:
+            continue
+        if kind == "no_outcome":
+            target.values["outcome"], target.fields["outcome"] = "", None
+            target.quarantine = "APPOINTMENT without outcome"
+        elif kind == "bad_outcome":
+            target.values["outcome"], target.fields["outcome"] = "DNA", "DNA"
+            target.quarantine = "outcome not in the allowed set"
+        elif kind == "impossible_date":
+            target.values["event_datetime"] = f"{day.year}-02-30T10:00:00"
+            target.fields["event_datetime"] = None
+            target.quarantine = "impossible date in event_datetime"
+        elif kind == "no_record_id":
+            target.values["record_id"], target.fields["record_id"] = "", None
+            target.quarantine = "missing required record_id"
+        elif kind == "no_status":
+            target.values["status"], target.fields["status"] = "", None
+            target.quarantine = "STATUS_CHANGE without status"
+        target.note = ("broken_rows", target.quarantine)
+
+
+# kind: (agency, fraction of the period); the first file on or after that date carries it.
+_BREAKS: dict[str, tuple[str, float]] = {
+    "no_outcome": ("PROBATION", 0.25),
+    "bad_outcome": ("DIP", 0.4),
+    "impossible_date": ("PROBATION", 0.55),
+    "no_record_id": ("DIP", 0.65),
+    "no_status": ("DIP", 0.8),
+}
+
+
+def _on(plan: MessPlan, fraction: float) -> date:
+    day = plan.mid(fraction)
+    while day.weekday() >= 5:  # status changes and most appointments are weekday events
+        day += timedelta(days=1)
+    return day
