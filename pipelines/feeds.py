@@ -166,7 +166,9 @@ COHORT = Feed(
         ),
         RowRule(
             "iom_id is not unique within the snapshot",
-            lambda df: ~df["iom_id"].astype("string").str.strip().str.upper().duplicated(keep=False)
+            # Within a snapshot: several files may be validated together.
+            lambda df: ~df.assign(_id=df["iom_id"].astype("string").str.strip().str.upper())
+            .duplicated(subset=["__file__", "_id"], keep=False)
             | _blank(df["iom_id"]),
         ),
     ),

@@ -20,9 +20,9 @@ import sqlalchemy as sa
 
 from pipelines.feeds import Feed
 from pipelines.filenames import FileName, is_in_progress, parse_name
-from pipelines.parsing import LOC, ROW, FileRejected, read_table
+from pipelines.parsing import LOC, ROW, FileRejected, RawTable, read_table
 from pipelines.sources.base import Inbox, InboxFile
-from pipelines.validation import validate
+from pipelines.validation import Validated, validate_files
 from warehouse.schema import ROW_TABLES, dq_finding, ingest_file, quarantine
 
 LONDON = ZoneInfo("Europe/London")
@@ -90,6 +90,7 @@ def ingest_feed(
     files, outcome.files_in_progress, outcome.files_not_ready = ready_files(inbox, feed.name, settle_seconds)
     outcome.files_listed = len(files) + outcome.files_in_progress + outcome.files_not_ready
     current = _current_versions(engine, feed.name)
+    arrivals: list[tuple[InboxFile, FileName, bytes, str, dict | None]] = []
     for f in sorted(files, key=lambda f: f.name):
         name = parse_name(feed, f.name)
         if name.file_date is not None and name.file_date > report_date:
@@ -105,7 +106,20 @@ def ingest_feed(
             _touch(engine, known["id"], f)  # same bytes, new listing: nothing else changes
             outcome.files_unchanged += 1
             continue
-        _load_file(engine, inbox, feed, f, name, data, sha, known, report_date, outcome)
+        arrivals.append((f, name, data, sha, known))
+
+    tables: dict[str, tuple[RawTable, date | None]] = {}
+    problems: dict[str, FileRejected] = {}
+    for f, name, data, _, _ in arrivals:
+        try:
+            if name.problem is not None:
+                raise FileRejected(name.problem, rows=None)
+            tables[f.name] = (read_table(feed, f.name, data), name.file_date)
+        except FileRejected as exc:
+            problems[f.name] = exc
+    validated = {**validate_files(feed, tables), **problems}
+    for f, name, _, sha, known in arrivals:
+        _load_file(engine, inbox, feed, f, name, sha, known, validated[f.name], report_date, outcome)
     return outcome
 
 
@@ -126,21 +140,14 @@ def _load_file(
     feed: Feed,
     f: InboxFile,
     name: FileName,
-    data: bytes,
     sha: str,
     previous: dict | None,
+    result: Validated | FileRejected,
     report_date: date,
     outcome: IngestOutcome,
 ) -> None:
-    rejected: FileRejected | None = None
-    validated = None
-    try:
-        if name.problem is not None:
-            raise FileRejected(name.problem, rows=None)
-        validated = validate(feed, read_table(feed, f.name, data), name.file_date)
-    except FileRejected as exc:
-        rejected = exc
-
+    rejected = result if isinstance(result, FileRejected) else None
+    validated = result if isinstance(result, Validated) else None
     ledger = {
         "feed": feed.name,
         "name": f.name,

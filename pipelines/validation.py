@@ -86,32 +86,66 @@ def schema_for(feed: Feed) -> pa.DataFrameSchema:
 _READABLE = {"not_nullable": "required value missing"}
 
 
+FILE = "__file__"
+
+
 def validate(feed: Feed, raw: RawTable, file_date: date | None) -> Validated:
-    missing = [c for c in feed.required_columns if c not in raw.columns]
-    if missing:
-        raise FileRejected(f"required column(s) missing: {', '.join(missing)}", rows=raw.rows_in or None)
-    drift = [c for c in raw.columns if c not in feed.column_names]
-    frame = raw.frame.reset_index(drop=True)
+    """Validate one file's table.  Raises FileRejected if it cannot be used at all."""
+    outcome = validate_files(feed, {"file": (raw, file_date)})["file"]
+    if isinstance(outcome, FileRejected):
+        raise outcome
+    return outcome
+
+
+def validate_files(
+    feed: Feed, tables: dict[str, tuple[RawTable, date | None]]
+) -> dict[str, Validated | FileRejected]:
+    """Validate many files of one feed in a single vectorised pass.
+
+    Per-file overheads dominate when a day brings hundreds of small files, so their rows
+    are checked together and the results split back per file.
+    """
+    results: dict[str, Validated | FileRejected] = {}
+    frames = []
+    for name, (raw, file_date) in tables.items():
+        missing = [c for c in feed.required_columns if c not in raw.columns]
+        if missing:
+            results[name] = FileRejected(f"required column(s) missing: {', '.join(missing)}", rows=raw.rows_in or None)
+            continue
+        frame = raw.frame.reindex(columns=[*feed.column_names, ROW, LOC])
+        frame[FILE] = name
+        frame[FILE_DATE] = file_date.isoformat() if file_date else None
+        frames.append(frame)
+    if not frames:
+        return results
+    frame = pd.concat(frames, ignore_index=True)
     for col in feed.columns:
-        frame[col.name] = _blank_to_none(frame[col.name]) if col.name in frame else None
+        frame[col.name] = _blank_to_none(frame[col.name])
         if col.type is ColType.ENUM or col.type is ColType.IDENTIFIER:
-            frame[col.name] = frame[col.name].str.upper() if frame[col.name].notna().any() else frame[col.name]
-    frame[FILE_DATE] = file_date.isoformat() if file_date else None
+            frame[col.name] = frame[col.name].str.upper()
 
     reasons = _failures(feed, frame)
     bad_index = reasons.index.unique()
-    quarantined = pd.concat(
-        [
-            pd.DataFrame(raw.bad_rows, columns=[ROW, LOC, "reason"]),
-            pd.DataFrame(
-                {ROW: frame.loc[bad_index, ROW], LOC: frame.loc[bad_index, LOC], "reason": reasons.groupby(level=0).agg("; ".join).loc[bad_index]}
-            ),
-        ],
-        ignore_index=True,
-    ).sort_values(ROW, kind="stable")
-    good = frame.drop(index=bad_index)
-    typed, findings = _typed(feed, good, file_date)
-    return Validated(typed.reset_index(drop=True), quarantined.reset_index(drop=True), findings, drift)
+    joined = reasons.groupby(level=0).agg("; ".join)
+    bad = pd.DataFrame({FILE: frame.loc[bad_index, FILE], ROW: frame.loc[bad_index, ROW], LOC: frame.loc[bad_index, LOC],
+                        "reason": joined.loc[bad_index]})  # fmt: skip
+    typed, findings = _typed(feed, frame.drop(index=bad_index))
+    by_file_typed = dict(tuple(typed.groupby(FILE, sort=False)))
+    by_file_bad = dict(tuple(bad.groupby(FILE, sort=False)))
+    by_file_findings = dict(tuple(findings.groupby(FILE, sort=False))) if not findings.empty else {}
+    for name, (raw, _) in tables.items():
+        if name in results:
+            continue
+        quarantined = pd.concat(
+            [pd.DataFrame(raw.bad_rows, columns=[ROW, LOC, "reason"]),
+             by_file_bad.get(name, bad.iloc[0:0]).drop(columns=FILE)],
+            ignore_index=True,
+        ).sort_values(ROW, kind="stable")  # fmt: skip
+        rows = by_file_typed.get(name, typed.iloc[0:0]).drop(columns=FILE)
+        found = by_file_findings.get(name, findings.iloc[0:0]).drop(columns=FILE, errors="ignore")
+        drift = [c for c in raw.columns if c not in feed.column_names]
+        results[name] = Validated(rows.reset_index(drop=True), quarantined.reset_index(drop=True), found.reset_index(drop=True), drift)
+    return results
 
 
 def _failures(feed: Feed, frame: pd.DataFrame) -> pd.Series:
@@ -133,15 +167,30 @@ def _failures(feed: Feed, frame: pd.DataFrame) -> pd.Series:
     return out.set_index("index")["reason"].sort_index(kind="stable")
 
 
-def _typed(feed: Feed, good: pd.DataFrame, file_date: date | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    out = pd.DataFrame({ROW: good[ROW].astype("int64"), LOC: good[LOC].astype(str)})
+def _typed(feed: Feed, good: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    out = pd.DataFrame({FILE: good[FILE], ROW: good[ROW].astype("int64"), LOC: good[LOC].astype(str)})
     findings = []
-    reference = file_date or date.today()
+    # Short-form PNC years pivot on the date of the file that delivered them (docs/design.md).
+    references = {
+        fd: date.fromisoformat(fd) if fd else date.today() for fd in good[FILE_DATE].drop_duplicates().tolist()
+    }
+
+    def each_reference(values: pd.Series, normalise) -> pd.Series:  # type: ignore[no-untyped-def]
+        if len(references) <= 1:
+            return normalise(values, next(iter(references.values()), date.today()))
+        parts = [normalise(values[good[FILE_DATE] == fd], ref) for fd, ref in references.items()]
+        return pd.concat(parts).reindex(values.index)
+
+    def finding(mask: pd.Series, column: str, rule: str) -> None:
+        if mask.any():
+            findings.append(pd.DataFrame({FILE: good.loc[mask, FILE], ROW: good.loc[mask, ROW], LOC: good.loc[mask, LOC],
+                                          "column": column, "rule": rule}))  # fmt: skip
+
     for col in feed.columns:
         values = good[col.name]
         if col.type is ColType.DATE:
-            out[col.name] = pd.to_datetime(values, format=feed.date_format, errors="coerce").dt.date
-            out[col.name] = out[col.name].astype(object).where(out[col.name].notna(), None)
+            parsed = pd.to_datetime(values, format=feed.date_format, errors="coerce")
+            out[col.name] = parsed.dt.date.astype(object).where(parsed.notna(), None)
         elif col.type is ColType.DATETIME:
             formats = feed.datetime_formats + ((feed.date_format,) if col.date_only_allowed else ())
             parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
@@ -149,29 +198,16 @@ def _typed(feed: Feed, good: pd.DataFrame, file_date: date | None) -> tuple[pd.D
                 parsed = parsed.fillna(pd.to_datetime(values, format=fmt, errors="coerce"))
             out[col.name] = parsed
         elif col.type is ColType.IDENTIFIER and col.id_kind is not None:
-            normalised = normalise_series(col.id_kind, values, reference)
-            bad = invalid_mask(values, normalised)
-            if bad.any():
-                findings.append(
-                    pd.DataFrame(
-                        {ROW: good.loc[bad, ROW], LOC: good.loc[bad, LOC], "column": col.name,
-                         "rule": f"not a valid {col.id_kind.value} (format or check letter)"}
-                    )
-                )  # fmt: skip
+            kind = col.id_kind
+            normalised = each_reference(values, lambda v, ref, k=kind: normalise_series(k, v, ref))
+            finding(invalid_mask(values, normalised), col.name, f"not a valid {kind.value} (format or check letter)")
             out[col.name] = normalised
         else:
             out[col.name] = values
     if feed.derived_identifiers:
-        _, bad = derived_identities(feed, out, reference)
-        if bad.any():
-            findings.append(
-                pd.DataFrame(
-                    {ROW: good.loc[bad, ROW], LOC: good.loc[bad, LOC], "column": feed.derived_identifiers[0].source,
-                     "rule": "not a valid identifier for its agency (format)"}
-                )
-            )  # fmt: skip
+        bad = each_reference(out, lambda v, ref: derived_identities(feed, v, ref)[1])
+        finding(bad, feed.derived_identifiers[0].source, "not a valid identifier for its agency (format)")
     if feed.event_date_column is not None:
-        stamp = pd.to_datetime(out[feed.event_date_column])
-        out[LOCAL_DATE] = stamp.dt.date  # the date as written: wall-clock, never shifted
-    empty = pd.DataFrame(columns=[ROW, LOC, "column", "rule"])
+        out[LOCAL_DATE] = pd.to_datetime(out[feed.event_date_column]).dt.date  # as written: never shifted
+    empty = pd.DataFrame(columns=[FILE, ROW, LOC, "column", "rule"])
     return out, (pd.concat(findings, ignore_index=True) if findings else empty)

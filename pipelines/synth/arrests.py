@@ -64,6 +64,7 @@ class _Arrest:
 class ArrestFeed:
     deliveries: Iterator[Delivery]
     appearances: list[tuple[str, date, Appearance]]
+    outcome_updates: int  # arrests whose outcome came in a later file than the arrest
 
 
 class _Pool:
@@ -105,7 +106,8 @@ def build(world: World, plan: MessPlan) -> ArrestFeed:
         _schedule(rng, arrest, times)
     placed = [a for a in arrests if a.notified is not None]
     appearances = _appearances(placed, world.last - timedelta(days=1))
-    return ArrestFeed(_deliveries(world, plan, placed, times), appearances)
+    updates = sum(a.updated is not None for a in placed)
+    return ArrestFeed(_deliveries(world, plan, placed, times), appearances, updates)
 
 
 def _extraction_times(world: World, plan: MessPlan) -> list[datetime]:
@@ -115,7 +117,11 @@ def _extraction_times(world: World, plan: MessPlan) -> list[datetime]:
         times.append(datetime.combine(day, time(2, rng.randint(5, 55), rng.randint(0, 59))))
         if day == world.last:
             continue  # the report runs on D's morning: only the overnight extraction is in
-        slots = list(DAY_SLOTS) if day == plan.d1 else rng.sample(DAY_SLOTS, rng.randint(1, 3))
+        if day == plan.d1:
+            # The deliberate D-1 cases need a midday and an evening extraction.
+            slots = DAY_SLOTS[1:3] + rng.sample([DAY_SLOTS[0], DAY_SLOTS[3]], rng.randint(0, 1))
+        else:
+            slots = rng.sample(DAY_SLOTS, rng.randint(1, 3))
         for start, end in sorted(slots):
             minute = rng.randint(start, end)
             times.append(datetime.combine(day, time(minute // 60, minute % 60, rng.randint(0, 59))))
@@ -163,6 +169,8 @@ def _arrest(
         arrest.niche = person.niche
     if person.pnc and rng.random() < 0.7:
         arrest.pnc = written_pnc(rng, person, at.date(), world.last)
+    if (arrest.niche or arrest.pnc) and rng.random() < 0.03:
+        arrest.dob = None  # optional in NICHE; identified by the identifiers instead
     return arrest
 
 
@@ -170,14 +178,21 @@ def _deliberate(rng: random.Random, world: World, plan: MessPlan, refs: _Refs) -
     d1 = plan.d1
     made: list[_Arrest] = []
 
-    def add(member: Member, at: datetime, note: tuple[str, str], **changes: object) -> _Arrest:
-        arrest = _arrest(rng, world, refs, member.person, at, changes.pop("outcome", None),  # type: ignore[arg-type]
-                         changes.pop("outcome_after", None))  # type: ignore[arg-type]
-        for key, value in changes.items():
-            setattr(arrest, key, value)
-        arrest.note = note
+    def add(
+        member: Member, at: datetime, note: tuple[str, str], *, outcome: str | None = None,
+        outcome_after: timedelta | None = None, niche: str | None = None, pnc: str | None = None,
+        dob: date | None | bool = True, expect_certain: bool = True,
+    ) -> None:
+        """One deliberate arrest; identifiers given here replace what NICHE would hold."""
+        arrest = _arrest(rng, world, refs, member.person, at, outcome, outcome_after)
+        if niche is not None:
+            arrest.niche = niche
+        if pnc is not None:
+            arrest.pnc = pnc
+        if not isinstance(dob, bool):
+            arrest.dob = dob
+        arrest.note, arrest.expect_certain = note, expect_certain
         made.append(arrest)
-        return arrest
 
     first, second = plan.arrest_boundary
     add(first, datetime.combine(d1, time(0, 0)), ("boundary_times", f"{first.iom_id} arrested at D-1 00:00"))
@@ -222,7 +237,7 @@ def _dst_arrests(rng: random.Random, world: World, plan: MessPlan, refs: _Refs) 
     for year in range(world.first.year, world.last.year + 1):
         for day, kind in ((autumn_change(year), "autumn (01:30 happens twice)"),
                           (spring_change(year), "spring (01:30 does not exist)")):
-            if world.first <= day < plan.d1:
+            if world.first <= day <= plan.d1:
                 arrest = _arrest(rng, world, refs, rng.choice(pool), datetime.combine(day, time(1, 30)))
                 arrest.note = ("dst", f"arrest_datetime 01:30 on the {kind} changeover day {day.isoformat()}")
                 made.append(arrest)
@@ -323,7 +338,8 @@ def _deliveries(world: World, plan: MessPlan, arrests: list[_Arrest], times: lis
         rows = [row for _, _, row in sorted(files.get(moment, []), key=lambda item: (item[0], item[1]))]
         name = f"niche_arrests_{moment:%Y%m%d_%H%M%S}.csv"
         for kind, day in list(breaks.items()):
-            if day == moment.date() and _break(rows, kind, world):
+            # A file without a suitable row passes the break on to the next file.
+            if day <= moment.date() and _break(rows, kind, world):
                 del breaks[kind]
         rng = stream(world.seed, "arrests-arrival", moment)
         arrived = moment + timedelta(minutes=rng.randint(2, 9), seconds=rng.randint(0, 59))

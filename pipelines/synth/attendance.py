@@ -124,11 +124,14 @@ def generate(world: World, plan: MessPlan) -> Iterator[Delivery]:
     agencies = {name: _Agency(name, world, stream(world.seed, "caseload", name)) for name in AGENCIES}
     carried: dict[str, list[Row]] = defaultdict(list)
     update_record: dict[str, str] = {}
+    breaks = {kind: (agency, _on(plan, fraction)) for kind, (agency, fraction) in _BREAKS.items()}
     for day in world.days[:-1]:  # a day's file arrives the next morning: none yet for D
         for name, agency in agencies.items():
             rng = stream(world.seed, "attendance", name, day)
             rows = carried.pop(name, []) + _day_rows(rng, world, agency, day)
             rows.extend(_deliberate_rows(rng, world, plan, agency, day, update_record))
+            if (name, day) == ("PROBATION", plan.d1):
+                rows.extend(_enough_for_correction(rng, world, agency, day, rows))
             delivers = agency.style.daily or (day.weekday() < 5 and (rng.random() < 0.88 or day == plan.d1))
             if not delivers:
                 # The agency missed a day: those rows come with its next file.
@@ -137,7 +140,7 @@ def generate(world: World, plan: MessPlan) -> Iterator[Delivery]:
             file_name = f"attendance_{name}_{day:%Y%m%d}.csv"
             header = list(COLUMNS)
             notes: list[tuple[str, dict[str, object]]] = []
-            _break_rows(plan, name, day, rows)
+            _break_rows(breaks, name, day, rows)
             if name == "ETE" and day >= plan.mid(0.45) and not update_record.get("drift"):
                 update_record["drift"] = file_name
                 header.append(DRIFT_COLUMN)
@@ -180,8 +183,9 @@ def _day_rows(rng: random.Random, world: World, agency: _Agency, day: date) -> l
     name = agency.name
     due = agency.due_on(day)
     if day.weekday() >= 5:
-        # Weekend reporting and drop-ins only.
-        picks = [rng.choice(agency.clients) for _ in range(scaled(rng, 0.5, 3.0, world.scale))] if agency.clients else []
+        # Weekend reporting and drop-ins only, at the agencies open at weekends.
+        weekend = agency.style.daily and agency.clients
+        picks = [rng.choice(agency.clients) for _ in range(scaled(rng, 0.5, 3.0, world.scale))] if weekend else []
         due = [c for c in picks if c.person.at_liberty(day)]
     for client in due:
         when = datetime.combine(day, time(client.slot // 60, client.slot % 60)) + timedelta(minutes=rng.choice((0, 0, 0, 15, -15)))
@@ -233,8 +237,6 @@ def _finish(
     values["forenames"] = forenames or person.forenames
     values["date_of_birth"] = iso_date(dob)
     judged, certain = world.index.judge(_ids_for_judge(agency.name, values), values["surname"], values["forenames"], dob)
-    if not values["iom_id"] and not values["pnc_id"] and not (agency.name in ("PROBATION", "YOS") and values["agency_ref"]):
-        pass  # identified by name and date of birth alone
     identity = "certain" if certain and judged == person.person_id else "uncertain"
     if (identity == "certain") != expect_certain:
         raise AssertionError(f"{agency.name} row {values['record_id']}: identity {identity}, meant otherwise")
@@ -384,12 +386,33 @@ def _lowercase_iom_row(rng: random.Random, world: World, plan: MessPlan, agency:
                    note=("identifier_case_whitespace", f"{member.iom_id} written in lower case with a leading space"))
 
 
+def _plain_member_rows(world: World, rows: list[Row]) -> list[int]:
+    return [i for i, r in enumerate(rows) if r.note is None and r.person_id in world.member_of
+            and r.values["record_type"] == "APPOINTMENT" and r.quarantine is None]
+
+
+def _enough_for_correction(rng: random.Random, world: World, agency: _Agency, day: date, rows: list[Row]) -> list[Row]:
+    """Extra appointments when D-1 is quiet (a weekend), so the correction has rows to touch."""
+    present = {r.person_id for r in rows}
+    extra: list[Row] = []
+    wanted = 3 - len(_plain_member_rows(world, rows))
+    for client in agency.clients:
+        if wanted <= 0:
+            break
+        if client.member is not None and client.person.person_id not in present and client.person.at_liberty(day):
+            when = datetime.combine(day, time(client.slot // 60, client.slot % 60))
+            extra.append(_appointment(rng, world, agency, client, when, _outcome(rng, client),
+                                      appointment_type="Weekend reporting"))
+            present.add(client.person.person_id)
+            wanted -= 1
+    return extra
+
+
 def _correct(
     rng: random.Random, world: World, agency: _Agency, day: date, rows: list[Row], file_name: str,
 ) -> tuple[list[Row], list[tuple[str, dict[str, object]]]]:
     """The corrected redelivery: one outcome changed, one row withdrawn, one row added."""
-    plain = [i for i, r in enumerate(rows) if r.note is None and r.person_id in world.member_of
-             and r.values["record_type"] == "APPOINTMENT" and r.quarantine is None]
+    plain = _plain_member_rows(world, rows)
     if len(plain) < 2:
         raise ValueError("too few probation appointments on D-1 to build the correction; raise scale")
     changed_at, dropped_at = plain[0], plain[-1]
@@ -432,13 +455,18 @@ def _impossible_copy(plan: MessPlan, source: Delivery, rows: list[Row], header: 
 # --------------------------------------------------------------------------- broken rows
 
 
-def _break_rows(plan: MessPlan, agency: str, day: date, rows: list[Row]) -> None:
-    wanted = [kind for kind, (who, when) in _BREAKS.items() if who == agency and _on(plan, when) == day]
-    for kind in wanted:
+def _break_rows(breaks: dict[str, tuple[str, date]], agency: str, day: date, rows: list[Row]) -> None:
+    """Break the rows planned for this agency from this day on; a file without a
+    suitable row passes the break on to the agency's next file."""
+    for kind, (who, when) in list(breaks.items()):
+        if who != agency or day < when:
+            continue
+        wanted_type = "STATUS_CHANGE" if kind == "no_status" else "APPOINTMENT"
         target = next((r for r in rows if r.note is None and r.quarantine is None
-                       and r.values["record_type"] == ("STATUS_CHANGE" if kind == "no_status" else "APPOINTMENT")), None)
+                       and r.values["record_type"] == wanted_type), None)
         if target is None:
             continue
+        del breaks[kind]
         if kind == "no_outcome":
             target.values["outcome"], target.fields["outcome"] = "", None
             target.quarantine = "APPOINTMENT without outcome"
@@ -452,7 +480,7 @@ def _break_rows(plan: MessPlan, agency: str, day: date, rows: list[Row]) -> None
         elif kind == "no_record_id":
             target.values["record_id"], target.fields["record_id"] = "", None
             target.quarantine = "missing required record_id"
-        elif kind == "no_status":
+        else:
             target.values["status"], target.fields["status"] = "", None
             target.quarantine = "STATUS_CHANGE without status"
         target.note = ("broken_rows", target.quarantine)
@@ -470,6 +498,6 @@ _BREAKS: dict[str, tuple[str, float]] = {
 
 def _on(plan: MessPlan, fraction: float) -> date:
     day = plan.mid(fraction)
-    while day.weekday() >= 5:  # status changes and most appointments are weekday events
-        day += timedelta(days=1)
+    while day.weekday() >= 5 and day > plan.first:  # weekday events; stay clear of D-1
+        day -= timedelta(days=1)
     return day

@@ -69,7 +69,6 @@ COMMITTED_FOR_SENTENCE = ("1057", "Committed to Crown Court for sentence")
 DISMISSED = ("2006", "Dismissed")
 WITHDRAWN = ("2050", "Withdrawn")
 
-APPOINTMENT_OUTCOMES = ("ATTENDED", "FAILED_TO_ATTEND", "ACCEPTABLE_ABSENCE", "RESCHEDULED", "CANCELLED")
 
 APPOINTMENT_TYPES: dict[str, list[str]] = {
     "PROBATION": ["Supervision", "Supervision", "Home visit", "Accredited programme", "Unpaid work induction"],

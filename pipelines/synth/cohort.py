@@ -7,14 +7,14 @@ those days: a snapshot is then a join of cached lines, linear in the register's 
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from pipelines.synth.clock import iso_date
-from pipelines.synth.csvio import render_csv
-from pipelines.synth.model import Delivery, Member, Row
+from pipelines.synth.csvio import csv_line
+from pipelines.synth.model import Delivery, Member
 from pipelines.synth.plan import MessPlan
 from pipelines.synth.population import World
 from pipelines.synth.randomness import stream
@@ -36,7 +36,8 @@ def snapshots(world: World, plan: MessPlan, truth: TruthWriter) -> Iterator[Deli
             if world.first < day <= world.last:
                 changes[day].append(position)
 
-    rendered: list[tuple[Row, str] | None] = [_render(m, world.first) for m in members]
+    header = csv_line(COLUMNS)
+    rendered: list[_Rendered | None] = [_render(m, world.first) for m in members]
     for day in world.days:
         if day != world.first:
             for position in changes.get(day, ()):
@@ -45,29 +46,38 @@ def snapshots(world: World, plan: MessPlan, truth: TruthWriter) -> Iterator[Deli
             continue  # the case-management export failed that night
         rng = stream(world.seed, "cohort", day)
         present = [entry for entry in rendered if entry is not None]
-        rows = [row for row, _ in present]
-        entries = [entry for _, entry in present]
+        lines = [entry.line for entry in present]
+        registers = [entry.register for entry in present]
         name = f"cohort_{day:%Y%m%d}.csv"
-        notes = []
+        notes: list[tuple[str, dict[str, object]]] = []
         quarantined = 0
         if day == plan.cohort_broken_on:
-            position = _pick_nominated(rng, rows)
-            if position is not None:
-                broken = rows[position]
-                rows[position] = Row({**broken.values, "managing_division": ""}, broken.person_id, "certain", {},
-                                     quarantine="missing required managing_division")
-                del entries[position]
+            nominated = [i for i, entry in enumerate(present) if entry.values["status"] == "NOMINATED"]
+            if nominated:
+                position = rng.choice(nominated)
+                broken = present[position]
+                lines[position] = csv_line([{**broken.values, "managing_division": ""}[c] for c in COLUMNS])
+                del registers[position]
                 quarantined = 1
                 notes.append(("broken_rows", {"file": name, "line": position + 2,
                                               "note": f"{broken.values['iom_id']} without managing_division; "
                                                       "left out of that day's register in truth"}))
-        truth.register(day, entries)
+        truth.register(day, registers)
         arrived = datetime.combine(day, time(3, rng.randint(2, 40), rng.randint(0, 59)))
+        payload = b"\xef\xbb\xbf" + (header + "".join(lines)).encode("utf-8")
         yield Delivery(
-            feed="cohort", name=name, file_date=day, arrived=arrived,
-            payload=render_csv(COLUMNS, rows, bom=True), records=[], rows=len(rows),
-            quarantined_rows=quarantined, notes=notes,
+            feed="cohort", name=name, file_date=day, arrived=arrived, payload=payload, records=[],
+            rows=len(lines), quarantined_rows=quarantined, notes=notes,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    """A member's register row as at some day: its CSV line and its truth entry."""
+
+    values: dict[str, str]
+    line: str
+    register: str
 
 
 def _change_days(member: Member) -> set[date]:
@@ -79,7 +89,7 @@ def _change_days(member: Member) -> set[date]:
     return days
 
 
-def _render(member: Member, day: date) -> tuple[Row, str] | None:
+def _render(member: Member, day: date) -> _Rendered | None:
     status = member.status(day)
     if status is None:
         return None
@@ -130,10 +140,5 @@ def _render(member: Member, day: date) -> tuple[Row, str] | None:
         "support_plan_agreed_on": values["support_plan_agreed_on"] or None,
         "case_manager_agency": values["case_manager_agency"] or None,
     })
-    return Row(values, person.person_id, "certain", {}), entry
-
-
-def _pick_nominated(rng: random.Random, rows: list[Row]) -> int | None:
-    nominated = [i for i, row in enumerate(rows) if row.values["status"] == "NOMINATED"]
-    return rng.choice(nominated) if nominated else None
+    return _Rendered(values, csv_line([values[c] for c in COLUMNS]), entry)
 

@@ -62,7 +62,7 @@ class _Offence:
     seq: str
     code: str
     title: str | None
-    plea: str | None
+    plea: str
     verdict: str | None
     results: list[tuple[str, str]]
     next_hearings: list[tuple[date, str]] = field(default_factory=list)
@@ -119,7 +119,9 @@ def generate(
         "young_others": _Pool([p for p in others if p.young]),
     }
     urns = _Urns(stream(world.seed, "urns"))
-    special = _special_days(plan)
+    # Each special case lands on the first sitting of its court on or after its date
+    # whose list can carry it (small worlds can have empty lists).
+    pending = _special_days(plan)
     for day in world.days[:-1]:  # a day's results arrive the next morning: none yet for D
         for court in COURTS:
             if not sits(court, day):
@@ -129,23 +131,28 @@ def generate(
             hearing_day = day
             notes: list[tuple[str, dict[str, object]]] = []
             name = f"court_results_{court}_{day:%Y%m%d}.xml"
-            if (court, day) == special.get("members") and plan.court_members:
+
+            def due(kind: str) -> bool:
+                target = pending.get(kind)
+                return target is not None and target[0] == court and target[1] <= day and pending.pop(kind) is not None
+
+            if due("members"):
                 cases.extend(_member_cases(rng, world, plan, day, urns))
                 notes.append(("court_members_on_d1", {"file": name, "note": "cohort members heard on D-1: "
                               + ", ".join(m.iom_id for m in plan.court_members)}))
-            if (court, day) == special.get("no_title"):
+            if cases and due("no_title"):
                 offence = cases[0].defendants[0].offences[-1]
                 offence.title, offence.quarantine = None, "Offence without title"
                 notes.append(("broken_rows", {"file": name, "path": _path(1, 1, len(cases[0].defendants[0].offences)),
                                               "note": "Offence without title"}))
-            if (court, day) == special.get("no_surname"):
+            if cases and due("no_surname"):
                 defendant = cases[-1].defendants[0]
                 defendant.surname, defendant.quarantine = "", "Defendant without surname"
                 notes.append(("broken_rows", {"file": name, "path": f"/CourtResults/Case[{len(cases)}]/Defendant[1]",
                                               "note": "Defendant without surname: each of its offences quarantined"}))
-            if (court, day) == special.get("double_next"):
-                _force_double_next(rng, cases, court, day)
-            if (court, day) == special.get("moved_hearing"):
+            if _has_next_hearing(cases) and due("double_next"):
+                _force_double_next(cases, name, notes)
+            if due("moved_hearing"):
                 hearing_day = day - timedelta(days=1 if day.weekday() else 3)
                 notes.append(("hearing_date_differs_from_file_name", {
                     "file": name, "note": f"hearing_date attribute is {hearing_day.isoformat()}: that, not the "
@@ -250,7 +257,7 @@ def _defendant(
     sentence = weighted(rng, SENTENCES_YOUTH if youth else SENTENCES_ADULT)
     offences = []
     for seq, (code, title) in enumerate(picked, start=1):
-        plea = weighted(rng, [("GUILTY", 50), ("NOT GUILTY", 35), (None, 15)])  # type: ignore[list-item]
+        plea = weighted(rng, [("GUILTY", 50.0), ("NOT GUILTY", 35.0), ("NO PLEA", 15.0)])
         verdict = None
         next_hearings: list[tuple[date, str]] = []
         if disposal == "sentence":
@@ -261,12 +268,14 @@ def _defendant(
                 results = [COMMITTED_FOR_SENTENCE]
                 next_hearings.append((next_sitting(CROWN_COURT, day + timedelta(days=rng.randint(14, 35))), CROWN_COURT))
         elif disposal == "end":
+            # A case ends without sentence only after acquittal or when the CPS withdraws.
+            plea = "NOT GUILTY" if plea == "GUILTY" else plea
             verdict = "NOT GUILTY" if plea == "NOT GUILTY" else None
             results = [DISMISSED if verdict else WITHDRAWN]
         else:
             results = [REMANDS[remand]]
             target = court
-            if court == ADULT_COURT and plea is None and rng.random() < 0.4:
+            if court == ADULT_COURT and plea == "NO PLEA" and rng.random() < 0.4:
                 results.insert(0, SENT_FOR_TRIAL)
                 target = CROWN_COURT
             gap = rng.randint(3, 10) if remand in ("PR", "SA") else rng.randint(14, 56)
@@ -287,14 +296,21 @@ def _defendant(
     )
 
 
-def _force_double_next(rng: random.Random, cases: list[_Case], court: str, day: date) -> None:
-    for case in cases:
-        for defendant in case.defendants:
-            for offence in defendant.offences:
-                if offence.next_hearings and len(offence.next_hearings) == 1:
+def _has_next_hearing(cases: list[_Case]) -> bool:
+    return any(o.next_hearings for c in cases for d in c.defendants for o in d.offences)
+
+
+def _force_double_next(cases: list[_Case], name: str, notes: list[tuple[str, dict[str, object]]]) -> None:
+    for case_no, case in enumerate(cases, start=1):
+        for defendant_no, defendant in enumerate(case.defendants, start=1):
+            for offence_no, offence in enumerate(defendant.offences, start=1):
+                if len(offence.next_hearings) == 1:
                     first_date, target = offence.next_hearings[0]
                     # Listed later first in document order, so "earliest" is not "first".
                     offence.next_hearings.insert(0, (first_date + timedelta(days=14), target))
+                    notes.append(("double_next_hearing", {
+                        "file": name, "path": _path(case_no, defendant_no, offence_no),
+                        "note": f"two NextHearing elements; the earliest ({first_date.isoformat()}) counts"}))
                     return
 
 
@@ -340,8 +356,7 @@ def _delivery(
             for offence_no, offence in enumerate(defendant.offences, start=1):
                 title = _attr("title", offence.title) if offence.title is not None else ""
                 out.append(f"      <Offence{_attr('seq', offence.seq)}{_attr('code', offence.code)}{title}>\n")
-                if offence.plea:
-                    out.append(f"        <Plea>{escape(offence.plea)}</Plea>\n")
+                out.append(f"        <Plea>{escape(offence.plea)}</Plea>\n")
                 if offence.verdict:
                     out.append(f"        <Verdict>{escape(offence.verdict)}</Verdict>\n")
                 for code, text in offence.results:

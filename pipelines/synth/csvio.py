@@ -36,6 +36,13 @@ def render_csv(
     return (b"\xef\xbb\xbf" + payload) if bom else payload
 
 
+def csv_line(values: Sequence[str], *, crlf: bool = False) -> str:
+    """One CSV line, for callers that cache lines between files."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n" if crlf else "\n").writerow(values)
+    return buffer.getvalue()
+
+
 def csv_records(feed: str, name: str, rows: Sequence[Row]) -> list[dict[str, object]]:
     """Truth records; the header is physical line 1."""
     return [

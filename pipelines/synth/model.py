@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 DIVISIONS: tuple[str, ...] = ("CH", "NE", "NW")
-FEEDS: tuple[str, ...] = ("cohort", "arrests", "court_results", "prison_releases", "attendance")
 AGENCIES: tuple[str, ...] = ("PROBATION", "YOS", "DIP", "HOUSING", "ETE", "NON_STATUTORY")
 
 

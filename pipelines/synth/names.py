@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import unicodedata
+from functools import lru_cache
 from datetime import date
 
 # (name, weight); weights make Smith commoner than Sørensen, as in a real register.
@@ -63,6 +64,7 @@ NICKNAMES: dict[str, str] = {
 }
 
 
+@lru_cache(maxsize=65536)
 def name_key(text: str) -> str:
     """Case-folded, accent-free, letters and digits only.
 

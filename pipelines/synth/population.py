@@ -37,16 +37,17 @@ INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 
 # Divisions differ in how well cases are managed, so the traffic lights are not all green.
 REVIEW_SLIP = {"CH": 0.12, "NE": 0.30, "NW": 0.06}
-PLAN_LAPSE = {"CH": 0.08, "NE": 0.14, "NW": 0.03}
+PLAN_LAPSE = {"CH": 0.05, "NE": 0.12, "NW": 0.01}
 ARREST_PROPENSITY = {"CH": 1.3, "NE": 1.0, "NW": 0.6}
 RELIABILITY = {"CH": 0.84, "NE": 0.76, "NW": 0.9}
 SETTLED = {"CH": 0.72, "NE": 0.62, "NW": 0.88}
 
 PRISONS: list[tuple[tuple[str, str], float]] = [
-    (("LEI", "HMP Leeds"), 55), (("WEI", "HMP Wealstun"), 10), (("NHI", "HMP New Hall"), 5),
-    (("MDI", "HMP Moorland"), 8), (("DNI", "HMP Doncaster"), 8), (("HLI", "HMP Hull"), 6),
-    (("WDI", "HMP Wakefield"), 3), (("AGI", "HMP Askham Grange"), 2), (("LHI", "HMP Lindholme"), 3),
+    (("LEI", "HMP Leeds"), 55), (("WEI", "HMP Wealstun"), 10), (("MDI", "HMP Moorland"), 8),
+    (("DNI", "HMP Doncaster"), 8), (("HLI", "HMP Hull"), 6), (("WDI", "HMP Wakefield"), 3),
+    (("LHI", "HMP Lindholme"), 3),
 ]
+WOMENS_PRISONS: list[tuple[tuple[str, str], float]] = [(("NHI", "HMP New Hall"), 80), (("AGI", "HMP Askham Grange"), 20)]
 RELEASE_TYPES: list[tuple[str, float]] = [
     ("CRD", 45), ("HDCAD", 15), ("ARD", 10), ("PRRD", 8), ("PED", 8), ("CONFIRMED", 10),
     ("APD", 2), ("NPD", 1), ("SED", 1),
@@ -220,7 +221,7 @@ class _PeopleFactory:
             if self._names.claim(surname, forenames, dob):
                 break
         self._count += 1
-        home = division or weighted(rng, DIVISION_WEIGHTS + [(None, 25)])  # type: ignore[list-item]
+        home: str | None = division or weighted(rng, [*DIVISION_WEIGHTS, (None, 25.0)])
         return Person(
             person_id=f"P{self._count:06d}", surname=surname, forenames=forenames, dob=dob,
             gender=gender, postcode=self.postcode(home), division=home or "", young=young,
@@ -308,6 +309,7 @@ def _build_members(rng: random.Random, factory: _PeopleFactory, first: date, las
         _select(rng, member, selected, selected, last)
         deselected = min(first - timedelta(days=1), selected + timedelta(days=rng.randint(120, 900)))
         _deselect(rng, member, deselected, deselected)
+        member.person.propensity *= 0.3  # deselected because their offending fell
         historic.append(member)
 
     # A few members move house to another division mid-period.
@@ -344,7 +346,7 @@ def _new_member(rng: random.Random, factory: _PeopleFactory, nominated_on: date)
         nominated_by = weighted(rng, [("POLICE", 50), ("PROBATION", 25), ("DIP", 15), ("NON_STATUTORY", 10)])
     if rng.random() < 0.02:
         manager = None
-    risk = weighted(rng, [("HIGH", 25), ("MEDIUM", 50), ("LOW", 20), (None, 5)])  # type: ignore[list-item]
+    risk: str | None = weighted(rng, [("HIGH", 25.0), ("MEDIUM", 50.0), ("LOW", 20.0), (None, 5.0)])
     person.propensity *= ARREST_PROPENSITY[division] * (1.8 if risk == "HIGH" else 1.0)
     person.reliability = min(0.98, max(0.4, rng.gauss(RELIABILITY[division], 0.08)))
     return Member(
@@ -372,7 +374,7 @@ def _select(rng: random.Random, member: Member, selected_on: date, seen: date, l
             held = due - timedelta(days=rng.randint(0, 12))
         member.reviews.append((due, held))
         due = held + timedelta(days=cadence)
-    if rng.random() < 0.03:
+    if rng.random() < 0.01:
         return  # support plan never agreed
     lapsing = rng.random() < PLAN_LAPSE[division]
     plan = selected_on + timedelta(days=rng.randint(7, 40))
@@ -418,7 +420,7 @@ def _custody(
 ) -> Custody:
     """A release with the versions the weekly schedule shows over time."""
     person.custody_until = release
-    (prison_id, _name) = weighted(rng, PRISONS)
+    (prison_id, _name) = weighted(rng, WOMENS_PRISONS if person.gender == "F" else PRISONS)
     date_type = weighted(rng, RELEASE_TYPES)
     outcome = weighted(rng, [("SETTLED", settled), ("TEMPORARY", (1 - settled) * 0.6), ("NFA", (1 - settled) * 0.4)])
     licence_days = None if date_type == "SED" else rng.randint(90, 720)

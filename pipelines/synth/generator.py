@@ -1,0 +1,121 @@
+"""generate(): the whole synthetic inbox, its truth and its redeliveries."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from pipelines.synth import arrests, attendance, cohort, courts, releases
+from pipelines.synth.clock import DueTimes
+from pipelines.synth.delivery import Inbox
+from pipelines.synth.idforms import PNC_FORMS
+from pipelines.synth.model import Delivery
+from pipelines.synth.plan import MessPlan, make_plan
+from pipelines.synth.population import World, build_world
+from pipelines.synth.truth import TruthWriter
+
+
+@dataclass(frozen=True, slots=True)
+class SynthSummary:
+    out_dir: Path
+    inbox: Path
+    truth: Path
+    end_date: date
+    first_date: date
+    files: int
+    rows_per_feed: Mapping[str, int] = field(hash=False)
+
+
+def generate(out_dir: Path, *, end_date: date, days: int = 60, seed: int = 7, scale: float = 1.0) -> SynthSummary:
+    """Write a synthetic inbox for report date `end_date` (D) covering `days` days to D.
+
+    Same arguments give byte-identical files and modification times.  `out_dir/inbox`,
+    `out_dir/redeliveries` and `out_dir/truth.json` belong to the generator and are
+    replaced; nothing else in `out_dir` is touched.
+    """
+    if scale <= 0:
+        raise ValueError("scale must be positive")
+    out_dir = Path(out_dir)
+    first = end_date - timedelta(days=days - 1)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for owned in ("inbox", "redeliveries"):
+        shutil.rmtree(out_dir / owned, ignore_errors=True)
+    (out_dir / "truth.json").unlink(missing_ok=True)
+    PNC_FORMS.clear()
+
+    world = build_world(seed, first, end_date, scale)
+    plan = make_plan(world)
+    truth = TruthWriter(out_dir)
+    inbox = Inbox(out_dir, truth, DueTimes())
+    try:
+        feed = arrests.build(world, plan)
+        for delivery in _chain(
+            cohort.snapshots(world, plan, truth),
+            feed.deliveries,
+            courts.generate(world, plan, courts.by_court_day(feed.appearances)),
+            releases.generate(world, plan),
+            attendance.generate(world, plan),
+        ):
+            inbox.deliver(delivery)
+    except BaseException:
+        truth.abandon()
+        raise
+    _check_lateness(truth.files, plan)
+    header = {"seed": seed, "first_date": first.isoformat(), "end_date": end_date.isoformat(), "scale": scale}
+    truth_path = truth.finish(header, world.persons, _mess_summary(world, plan, feed.outcome_updates))
+    os.utime(truth_path, (inbox.latest_arrival, inbox.latest_arrival))
+    return SynthSummary(
+        out_dir=out_dir, inbox=inbox.root, truth=truth_path, end_date=end_date, first_date=first,
+        files=inbox.file_count, rows_per_feed=dict(sorted(inbox.rows_per_feed.items())),
+    )
+
+
+def _chain(*feeds: Iterable[Delivery]) -> Iterable[Delivery]:
+    for deliveries in feeds:
+        yield from deliveries
+
+
+def _check_lateness(files: list[dict[str, object]], plan: MessPlan) -> None:
+    """Exactly the planned file is late: anything else would be a generator bug."""
+    late = sorted(str(entry["name"]) for entry in files if entry["late"])
+    expected = [f"attendance_DIP_{plan.d1:%Y%m%d}.csv"]
+    if late != expected:
+        raise AssertionError(f"late files {late}, expected {expected}")
+
+
+def _mess_summary(world: World, plan: MessPlan, outcome_updates: int) -> dict[str, object]:
+    window = range(world.first.toordinal(), world.last.toordinal() + 1)
+    selections = [
+        {"iom_id": m.iom_id, "selected_on": m.selected_on.isoformat(), "on_register_from": m.selection_seen.isoformat()}
+        for m in world.members
+        if m.selected_on and m.selection_seen and m.selection_seen.toordinal() in window
+    ]
+    deselections = [
+        {"iom_id": m.iom_id, "deselected_on": m.deselected_on.isoformat(), "on_register_from": m.deselection_seen.isoformat()}
+        for m in world.members
+        if m.deselected_on and m.deselection_seen and m.deselection_seen.toordinal() in window
+    ]
+    moves = [
+        {"iom_id": m.iom_id, "from": m.placements[0].division, "to": p.division, "on_register_from": p.seen.isoformat()}
+        for m in world.members for p in m.placements[1:]
+    ]
+    moved_releases = sum(
+        len({v.release_date for v in c.versions}) > 1 for c in world.custodies
+    )
+    return {
+        "missing_cohort_snapshot": plan.skipped_snapshot.isoformat(),
+        "selections_in_period": selections,
+        "deselections_in_period": deselections,
+        "division_moves": moves,
+        "arrest_outcome_updates": outcome_updates,
+        "pnc_written_forms": dict(sorted(PNC_FORMS.items())),
+        "release_dates_moved": moved_releases,
+        "members_in_custody": sum(1 for c in world.custodies if c.person.iom_id),
+        "people_with_names_outside_cp1252": sum(not p.cp1252 for p in world.persons),
+        "note": "names outside Windows-1252 never appear in the arrests feed; every other name is "
+                "written exactly as in persons, except the uncertain_identities cases",
+    }

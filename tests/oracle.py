@@ -1,0 +1,319 @@
+"""What the reports and the traffic-light table must say, computed from the generator's
+ground truth (truth.json) alone, in plain Python: no pipeline code, no warehouse.
+
+It applies the contract's rules to what the generator *knows* (who each record really
+is, whether its identity is certain, which rows were meant to be quarantined), so an
+error in the pipeline's parsing, linking or queries shows up as a difference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Any
+
+Row = dict[str, Any]
+
+KPIS = {
+    "review_in_date": (True, 90, 75),
+    "plan_in_place": (True, 95, 85),
+    "appointment_compliance": (True, 85, 70),
+    "arrests_per_100": (False, 10, 20),
+    "settled_on_release": (True, 90, 75),
+}
+EVENT_FEEDS = ("arrests", "court_results", "attendance")
+SNAPSHOT_FEEDS = ("cohort", "prison_releases")
+FEED_ORDER = ("cohort", "arrests", "court_results", "prison_releases", "attendance")
+KEYS = {
+    "arrests": ("custody_ref",),
+    "court_results": ("court_code", "hearing_date", "urn", "defendant_index", "offence_seq"),
+    "attendance": ("agency", "record_id"),
+}
+
+
+def d(text: str | None) -> date | None:
+    return date.fromisoformat(text[:10]) if text else None
+
+
+@dataclass
+class Truth:
+    raw: dict
+
+    @property
+    def divisions(self) -> list[str]:
+        return list(self.raw["divisions"])
+
+    def files(self, feed: str) -> list[Row]:
+        return [f for f in self.raw["files"] if f["feed"] == feed]
+
+    def file_date(self, feed: str, name: str) -> date | None:
+        for f in self.files(feed):
+            if f["name"] == name:
+                return d(f["file_date"]) if f.get("file_date") else None
+        raise KeyError(name)
+
+    def register(self, at: date) -> tuple[date | None, dict[str, Row]]:
+        dates = sorted(date.fromisoformat(k) for k in self.raw["registers"] if date.fromisoformat(k) <= at)
+        if not dates:
+            return None, {}
+        newest = dates[-1]
+        return newest, {m["iom_id"]: m for m in self.raw["registers"][newest.isoformat()]}
+
+    def person_iom(self, person_id: str) -> str | None:
+        if not hasattr(self, "_persons"):
+            self._persons = {p["person_id"]: p.get("iom_id") for p in self.raw["persons"]}
+        return self._persons.get(person_id)
+
+    def records(self, feed: str, as_of: date) -> list[Row]:
+        """Loaded rows (not quarantined) of files dated on or before ``as_of``."""
+        out = []
+        for r in self.raw["records"]:
+            if r["feed"] != feed or r.get("quarantine"):
+                continue
+            fdate = self.file_date(feed, r["file"])
+            if fdate is not None and fdate <= as_of:
+                out.append({**r, "_file_date": fdate})
+        return out
+
+
+def _sort_position(r: Row) -> tuple:
+    loc = r.get("line")
+    if loc is None:  # XML element path: compare positions numerically
+        loc = tuple(int(p.split("[")[1].rstrip("]")) for p in r["path"].split("/")[2:])
+    else:
+        loc = (loc,)
+    # "Later": file date, then the time in the name, then the name; then the later row.
+    return (r["_file_date"], r["file"], loc)
+
+
+def winners(truth: Truth, feed: str, as_of: date) -> list[Row]:
+    best: dict[tuple, Row] = {}
+    for r in truth.records(feed, as_of):
+        key = tuple(str(r["fields"][k]) for k in KEYS[feed])
+        if key not in best or _sort_position(r) > _sort_position(best[key]):
+            best[key] = r
+    return list(best.values())
+
+
+def reportable(member: Row | None, on: date) -> bool:
+    if member is None or member["status"] not in ("ACTIVE", "DESELECTED"):
+        return False
+    if d(member["selected_on"]) is None or d(member["selected_on"]) > on:
+        return False
+    return member["status"] == "ACTIVE" or on <= d(member["deselected_on"])
+
+
+def linked_member(truth: Truth, record: Row, register: dict[str, Row]) -> Row | None:
+    if record["identity"] != "certain":
+        return None
+    iom_id = truth.person_iom(record["person_id"])
+    return register.get(iom_id) if iom_id else None
+
+
+def event_date(feed: str, fields: Row) -> date:
+    column = {"arrests": "arrest_datetime", "court_results": "hearing_date", "attendance": "event_datetime"}[feed]
+    return d(fields[column])
+
+
+def expected_reports(truth: Truth, D: date) -> dict[str, dict[str, list[Row]]]:
+    yesterday = D - timedelta(days=1)
+    _, register = truth.register(D)
+    out: dict[str, dict[str, list[Row]]] = {div: {} for div in truth.divisions}
+
+    def reported(feed: str) -> list[tuple[Row, Row]]:
+        rows = []
+        for r in winners(truth, feed, D):
+            if event_date(feed, r["fields"]) != yesterday:
+                continue
+            m = linked_member(truth, r, register)
+            if reportable(m, yesterday):
+                rows.append((r, m))
+        return rows
+
+    arrests = [
+        {"iom_id": m["iom_id"], "surname": m["surname"], "forenames": m["forenames"],
+         "managing_division": m["managing_division"], "custody_ref": r["fields"]["custody_ref"],
+         "outcome": r["fields"].get("outcome") or ""}
+        for r, m in reported("arrests")
+    ]  # fmt: skip
+    court = [
+        ({"iom_id": m["iom_id"], "court_code": r["fields"]["court_code"], "urn": r["fields"]["urn"],
+          "offence_seq": str(r["fields"]["offence_seq"]), "result_codes": ";".join(r["fields"]["result_codes"]),
+          "remand_status": r["fields"].get("remand_status") or "",
+          "next_hearing_date": r["fields"].get("next_hearing_date") or ""}, m["managing_division"])
+        for r, m in reported("court_results")
+    ]  # fmt: skip
+    attendance = [(r, m) for r, m in reported("attendance")]
+
+    # Releases: the newest release file dated on or before D (the .xlsx where both exist).
+    release_files = [f for f in truth.files("prison_releases") if not f.get("rejected_whole") and d(f["file_date"]) <= D]
+    releases: list[tuple[Row, str]] = []
+    if release_files:
+        newest = max(release_files, key=lambda f: (f["file_date"], f["name"].endswith(".xlsx")))
+        for r in truth.raw["records"]:
+            if r["feed"] != "prison_releases" or r["file"] != newest["name"] or r.get("quarantine"):
+                continue
+            when = d(r["fields"]["release_date"])
+            if not (D <= when <= D + timedelta(days=30)):
+                continue
+            m = linked_member(truth, r, register)
+            if reportable(m, when):
+                releases.append(({"iom_id": m["iom_id"], "noms_number": r["fields"]["noms_number"],
+                                  "release_date": when.isoformat()}, m["managing_division"]))  # fmt: skip
+
+    for div in truth.divisions:
+        out[div]["arrests"] = arrests
+        out[div]["court_results"] = [row for row, mdiv in court if mdiv == div]
+        out[div]["attendance"] = [
+            {"iom_id": m["iom_id"], "agency": r["fields"]["agency"], "record_id": r["fields"]["record_id"],
+             "outcome": r["fields"].get("outcome") or ""}
+            for r, m in attendance
+            if m["managing_division"] == div and r["fields"]["record_type"] == "APPOINTMENT"
+        ]  # fmt: skip
+        out[div]["status_changes"] = [
+            {"iom_id": m["iom_id"], "agency": r["fields"]["agency"], "record_id": r["fields"]["record_id"],
+             "status": r["fields"].get("status") or ""}
+            for r, m in attendance
+            if m["managing_division"] == div and r["fields"]["record_type"] == "STATUS_CHANGE"
+        ]  # fmt: skip
+        out[div]["releases"] = [row for row, mdiv in releases if mdiv == div]
+        out[div]["reviews"] = [
+            {"iom_id": m["iom_id"], "next_review_due": m["next_review_due"],
+             "days_until_due": str((d(m["next_review_due"]) - D).days)}
+            for m in register.values()
+            if m["managing_division"] == div and m["status"] == "ACTIVE" and d(m["selected_on"]) <= D
+            and m.get("next_review_due") and d(m["next_review_due"]) <= D + timedelta(days=14)
+        ]  # fmt: skip
+    return out
+
+
+def expected_feeds(truth: Truth, D: date, stale_after_days: int = 7) -> list[Row]:
+    window = {D - timedelta(days=1), D}
+    rows = []
+    for feed in FEED_ORDER:
+        files = truth.files(feed)
+        dated = [f for f in files if f.get("file_date") and d(f["file_date"]) <= D]
+        counted = [f for f in dated if d(f["file_date"]) in window]
+        # Files with an unusable name are counted by the run that first finds them: for a
+        # single run over the whole inbox, that is this one.
+        counted += [f for f in files if not f.get("file_date")]
+        loaded = quarantined = 0
+        for f in counted:
+            if f.get("rejected_whole"):
+                quarantined += f["rows"] or 1
+            else:
+                quarantined += f["quarantined_rows"]
+                loaded += f["rows"] - f["quarantined_rows"]
+        newest = max(dated, key=lambda f: (f["file_date"], f["name"].endswith(".xlsx"), f["name"]))["name"] if dated else ""
+        if feed in EVENT_FEEDS and not any(d(f["file_date"]) in window for f in dated):
+            status = "MISSING"
+        elif feed in SNAPSHOT_FEEDS and not dated:
+            status = "MISSING"
+        elif feed in SNAPSHOT_FEEDS and (D - max(d(f["file_date"]) for f in dated)).days > stale_after_days:
+            status = "STALE"
+        elif quarantined:
+            status = "REJECTS"
+        elif any(f.get("late") for f in counted):
+            status = "LATE"
+        else:
+            status = "OK"
+        rows.append({"feed": feed, "status": status, "newest_file": newest,
+                     "rows_loaded": str(loaded), "rows_quarantined": str(quarantined)})  # fmt: skip
+    return rows
+
+
+def _months(first: date, D: date) -> list[tuple[date, date]]:
+    last = D - timedelta(days=1)
+    out = []
+    start = first.replace(day=1)
+    while start <= last:
+        nxt = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+        out.append((start, min(nxt - timedelta(days=1), last)))
+        start = nxt
+    return out
+
+
+def _value(num: int, den: int, higher: bool, green: int, amber: int) -> tuple[str | None, str]:
+    if den == 0:
+        return None, "NO_DATA"
+    exact = Fraction(100 * num, den)
+    value = (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    if higher:
+        rag = "GREEN" if exact >= green else "AMBER" if exact >= amber else "RED"
+    else:
+        rag = "GREEN" if exact <= green else "AMBER" if exact <= amber else "RED"
+    return str(value), rag
+
+
+def expected_traffic_light(truth: Truth, D: date) -> dict[tuple[str, str, str], tuple]:
+    """(period, division, kpi) -> (period_end, numerator, denominator, value, rag)."""
+    dated = [d(f["file_date"]) for f in truth.raw["files"] if f.get("file_date") and d(f["file_date"]) <= D]
+    out: dict[tuple[str, str, str], tuple] = {}
+    if not dated:
+        return out
+    divisions = [*truth.divisions, "ALL"]
+    appointments = [r for r in winners(truth, "attendance", D) if r["fields"]["record_type"] == "APPOINTMENT"]
+    arrests = winners(truth, "arrests", D)
+    release_files = sorted(
+        (f for f in truth.files("prison_releases") if not f.get("rejected_whole") and d(f["file_date"]) <= D),
+        key=lambda f: (f["file_date"], f["name"].endswith(".xlsx")),
+    )
+    for start, end in _months(min(dated), D):
+        period = f"{start:%Y-%m}"
+        snap, register = truth.register(end)
+        if snap is None:
+            for div in divisions:
+                for kpi in KPIS:
+                    out[(period, div, kpi)] = (end.isoformat(), None, None, None, "NO_DATA")
+            continue
+        active = [m for m in register.values() if m["status"] == "ACTIVE" and d(m["selected_on"]) <= end]
+
+        def counted(records: list[Row], feed: str) -> list[tuple[Row, Row]]:
+            got = []
+            for r in records:
+                when = event_date(feed, r["fields"])
+                if start <= when <= end:
+                    m = linked_member(truth, r, register)
+                    if reportable(m, when):
+                        got.append((r, m))
+            return got
+
+        appts = counted(appointments, "attendance")
+        arrs = counted(arrests, "arrests")
+        rels: list[tuple[Row, Row]] = []
+        day = start
+        while day <= end:
+            in_force = [f for f in release_files if d(f["file_date"]) <= day]
+            if in_force:
+                name = in_force[-1]["name"]
+                for r in truth.raw["records"]:
+                    if (r["feed"] == "prison_releases" and r["file"] == name and not r.get("quarantine")
+                            and d(r["fields"]["release_date"]) == day):  # fmt: skip
+                        m = linked_member(truth, r, register)
+                        if reportable(m, day):
+                            rels.append((r, m))
+            day += timedelta(days=1)
+
+        plan_from = end - timedelta(days=182)
+        items = {
+            "review_in_date": (
+                [m for m in active if m.get("next_review_due") and d(m["next_review_due"]) >= end], active),
+            "plan_in_place": (
+                [m for m in active if m.get("support_plan_agreed_on") and plan_from <= d(m["support_plan_agreed_on"]) <= end],
+                active),
+            "appointment_compliance": (
+                [m for r, m in appts if r["fields"]["outcome"] in ("ATTENDED", "ACCEPTABLE_ABSENCE")],
+                [m for r, m in appts if r["fields"]["outcome"] in ("ATTENDED", "ACCEPTABLE_ABSENCE", "FAILED_TO_ATTEND")]),
+            "arrests_per_100": (list({r["fields"]["custody_ref"]: m for r, m in arrs}.values()), active),
+            "settled_on_release": (
+                [m for r, m in rels if r["fields"].get("accommodation_on_release") == "SETTLED"], [m for r, m in rels]),
+        }  # fmt: skip
+        for kpi, (num_items, den_items) in items.items():
+            higher, green, amber = KPIS[kpi]
+            for div in divisions:
+                num = sum(1 for m in num_items if div == "ALL" or m["managing_division"] == div)
+                den = sum(1 for m in den_items if div == "ALL" or m["managing_division"] == div)
+                out[(period, div, kpi)] = (end.isoformat(), num, den, *_value(num, den, higher, green, amber))
+    return out
