@@ -112,11 +112,15 @@ def ingest_feed(
     problems: dict[str, FileRejected] = {}
     for f, name, data, _, _ in arrivals:
         try:
-            if name.problem is not None:
-                raise FileRejected(name.problem, rows=None)
-            tables[f.name] = (read_table(feed, f.name, data), name.file_date)
+            table = read_table(feed, f.name, data)
         except FileRejected as exc:
             problems[f.name] = exc
+            continue
+        if name.problem is not None:
+            # Rejected whole, but its rows are still counted (CONTRACT section 7, feeds.csv).
+            problems[f.name] = FileRejected(name.problem, rows=table.rows_in or None)
+            continue
+        tables[f.name] = (table, name.file_date)
     validated = {**validate_files(feed, tables), **problems}
     for f, name, _, sha, known in arrivals:
         _load_file(engine, inbox, feed, f, name, sha, known, validated[f.name], report_date, outcome)

@@ -136,11 +136,8 @@ def validate_files(
     for name, (raw, _) in tables.items():
         if name in results:
             continue
-        quarantined = pd.concat(
-            [pd.DataFrame(raw.bad_rows, columns=[ROW, LOC, "reason"]),
-             by_file_bad.get(name, bad.iloc[0:0]).drop(columns=FILE)],
-            ignore_index=True,
-        ).sort_values(ROW, kind="stable")  # fmt: skip
+        parts = [pd.DataFrame(raw.bad_rows, columns=[ROW, LOC, "reason"]), by_file_bad.get(name, bad.iloc[0:0]).drop(columns=FILE)]
+        quarantined = pd.concat([p for p in parts if not p.empty] or parts[:1], ignore_index=True).sort_values(ROW, kind="stable")
         rows = by_file_typed.get(name, typed.iloc[0:0]).drop(columns=FILE)
         found = by_file_findings.get(name, findings.iloc[0:0]).drop(columns=FILE, errors="ignore")
         drift = [c for c in raw.columns if c not in feed.column_names]
@@ -170,15 +167,15 @@ def _failures(feed: Feed, frame: pd.DataFrame) -> pd.Series:
 def _typed(feed: Feed, good: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     out = pd.DataFrame({FILE: good[FILE], ROW: good[ROW].astype("int64"), LOC: good[LOC].astype(str)})
     findings = []
-    # Short-form PNC years pivot on the date of the file that delivered them (docs/design.md).
-    references = {
-        fd: date.fromisoformat(fd) if fd else date.today() for fd in good[FILE_DATE].drop_duplicates().tolist()
-    }
+    # Short-form PNC years pivot on the year of the file that delivered them
+    # (docs/design.md); only the year matters, so rows are normalised per year.
+    file_year = good[FILE_DATE].str[:4].fillna(str(date.today().year))
+    references = {y: date(int(y), 1, 1) for y in file_year.drop_duplicates().tolist()}
 
     def each_reference(values: pd.Series, normalise) -> pd.Series:  # type: ignore[no-untyped-def]
         if len(references) <= 1:
             return normalise(values, next(iter(references.values()), date.today()))
-        parts = [normalise(values[good[FILE_DATE] == fd], ref) for fd, ref in references.items()]
+        parts = [normalise(values[file_year == y], ref) for y, ref in references.items()]
         return pd.concat(parts).reindex(values.index)
 
     def finding(mask: pd.Series, column: str, rule: str) -> None:

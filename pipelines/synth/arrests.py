@@ -56,6 +56,7 @@ class _Arrest:
     dob: date | None = None
     expect_certain: bool = True
     note: tuple[str, str] | None = None
+    closed_only: bool = False  # reaches NICHE only once its outcome is known
     notified: datetime | None = None
     updated: datetime | None = None
 
@@ -94,7 +95,10 @@ def build(world: World, plan: MessPlan) -> ArrestFeed:
     members = _Pool([m.person for m in world.members if m.person.cp1252])
     others = _Pool([p for p in world.others if p.cp1252 and not p.prisoner])
     arrests: list[_Arrest] = []
-    for day in world.days[:-1]:
+    # The day before the window is simulated too but not delivered, so the first files
+    # carry what NICHE would really hold: late notifications and outcome updates of
+    # arrests whose first row predates the inbox.
+    for day in [world.first - timedelta(days=1), *world.days[:-1]]:
         day_rng = stream(world.seed, "arrests", day)
         for pool, low, high in ((members, 1.5, 3.0), (others, 20, 28)):
             for _ in range(scaled(day_rng, low, high, world.scale)):
@@ -112,7 +116,7 @@ def build(world: World, plan: MessPlan) -> ArrestFeed:
 
 def _extraction_times(world: World, plan: MessPlan) -> list[datetime]:
     times = []
-    for day in world.days:
+    for day in [world.first - timedelta(days=1), *world.days]:
         rng = stream(world.seed, "arrests-files", day)
         times.append(datetime.combine(day, time(2, rng.randint(5, 55), rng.randint(0, 59))))
         if day == world.last:
@@ -250,13 +254,14 @@ def _dst_arrests(rng: random.Random, world: World, plan: MessPlan, refs: _Refs) 
         arrest.note = ("dst", f"a late-recorded arrest at 01:30 on the autumn changeover day {day.isoformat()} "
                               "(before the period; 01:30 happened twice that night)")
         arrest.outcome_at = datetime.combine(plan.mid(0.5), time(7, 0))
+        arrest.closed_only = True
         made.append(arrest)
     return made
 
 
 def _schedule(rng: random.Random, arrest: _Arrest, times: list[datetime]) -> None:
     """Place the arrest in the extraction that first sees it, and its outcome in the next."""
-    if arrest.note is None and rng.random() < 0.4:
+    if arrest.closed_only or (arrest.note is None and rng.random() < 0.4):
         # Some custody records reach NICHE only once closed: one row, outcome known.
         arrest.notified = _first_after(times, arrest.outcome_at + timedelta(minutes=rng.randint(10, 90)))
         return
@@ -335,6 +340,8 @@ def _deliveries(world: World, plan: MessPlan, arrests: list[_Arrest], times: lis
             files[arrest.updated].append((arrest.outcome_at, arrest.ref, row))
     breaks = _breaks(plan)
     for moment in times:
+        if moment.date() < world.first:
+            continue  # simulated, not delivered
         rows = [row for _, _, row in sorted(files.get(moment, []), key=lambda item: (item[0], item[1]))]
         name = f"niche_arrests_{moment:%Y%m%d_%H%M%S}.csv"
         for kind, day in list(breaks.items()):

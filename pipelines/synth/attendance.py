@@ -120,16 +120,25 @@ class _Agency:
         return f"{self.style.record_prefix}{self._next_record:08d}"
 
 
+@dataclass(slots=True)
+class _Once:
+    """Cases that happen once, in the first file that qualifies."""
+
+    replaced_record_id: str | None = None  # the D-2 DIP row the D-1 file replaces
+    drift_file: str | None = None
+    lowercase_file: str | None = None
+
+
 def generate(world: World, plan: MessPlan) -> Iterator[Delivery]:
     agencies = {name: _Agency(name, world, stream(world.seed, "caseload", name)) for name in AGENCIES}
     carried: dict[str, list[Row]] = defaultdict(list)
-    update_record: dict[str, str] = {}
+    once = _Once()
     breaks = {kind: (agency, _on(plan, fraction)) for kind, (agency, fraction) in _BREAKS.items()}
     for day in world.days[:-1]:  # a day's file arrives the next morning: none yet for D
         for name, agency in agencies.items():
             rng = stream(world.seed, "attendance", name, day)
             rows = carried.pop(name, []) + _day_rows(rng, world, agency, day)
-            rows.extend(_deliberate_rows(rng, world, plan, agency, day, update_record))
+            rows.extend(_deliberate_rows(rng, world, plan, agency, day, once))
             if (name, day) == ("PROBATION", plan.d1):
                 rows.extend(_enough_for_correction(rng, world, agency, day, rows))
             delivers = agency.style.daily or (day.weekday() < 5 and (rng.random() < 0.88 or day == plan.d1))
@@ -141,14 +150,14 @@ def generate(world: World, plan: MessPlan) -> Iterator[Delivery]:
             header = list(COLUMNS)
             notes: list[tuple[str, dict[str, object]]] = []
             _break_rows(breaks, name, day, rows)
-            if name == "ETE" and day >= plan.mid(0.45) and not update_record.get("drift"):
-                update_record["drift"] = file_name
+            if name == "ETE" and day >= plan.mid(0.45) and once.drift_file is None:
+                once.drift_file = file_name
                 header.append(DRIFT_COLUMN)
                 if rows:
                     rows[0].values[DRIFT_COLUMN] = "Referred by case manager; CSCS card funded"
                 notes.append(("schema_drift", {"file": file_name, "note": f"extra column {DRIFT_COLUMN}; rows are fine"}))
-            if name == "HOUSING" and day >= plan.mid(0.3) and not update_record.get("lowercase"):
-                update_record["lowercase"] = file_name
+            if name == "HOUSING" and day >= plan.mid(0.3) and once.lowercase_file is None:
+                once.lowercase_file = file_name
                 rows.append(_lowercase_iom_row(rng, world, plan, agency, day))
             arrived = datetime.combine(day + timedelta(days=1), time(4, rng.randint(0, 50), rng.randint(0, 59)))
             if (name, day) == ("DIP", plan.d1):
@@ -307,7 +316,7 @@ def _client_for(agency: _Agency, member: Member, rng: random.Random) -> _Client:
 
 
 def _deliberate_rows(
-    rng: random.Random, world: World, plan: MessPlan, agency: _Agency, day: date, update_record: dict[str, str],
+    rng: random.Random, world: World, plan: MessPlan, agency: _Agency, day: date, once: _Once,
 ) -> list[Row]:
     rows: list[Row] = []
     name, d1 = agency.name, plan.d1
@@ -315,7 +324,7 @@ def _deliberate_rows(
         client = _client_for(agency, plan.record_update, rng)
         row = _appointment(rng, world, agency, client, datetime.combine(day, time(11, 0)), "FAILED_TO_ATTEND",
                            appointment_type="Keyworker session")
-        update_record["DIP"] = row.values["record_id"]
+        once.replaced_record_id = row.values["record_id"]
         rows.append(row)
     if day != d1:
         return rows
@@ -356,7 +365,7 @@ def _deliberate_rows(
         client = _client_for(agency, plan.record_update, rng)
         rows.append(_appointment(rng, world, agency, client, datetime.combine(day - timedelta(days=1), time(11, 0)),
                                  "ACCEPTABLE_ABSENCE", appointment_type="Keyworker session",
-                                 record_id=update_record.get("DIP"),
+                                 record_id=once.replaced_record_id,
                                  note=("record_replaced", f"{plan.record_update.iom_id}: replaces the D-2 row with the "
                                                           "same record_id (FAILED_TO_ATTEND -> ACCEPTABLE_ABSENCE)")))
         rows.append(_status_change(rng, world, agency, client, day, "TREATMENT_STARTED"))

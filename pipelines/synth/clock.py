@@ -83,6 +83,7 @@ class DueTimes:
 
     def __init__(self, config_path: Path | None = None) -> None:
         path = config_path or Path(os.environ.get("IOM_CONFIG") or DEFAULT_CONFIG)
+        self.is_default = path.resolve() == DEFAULT_CONFIG
         with path.open(encoding="utf-8") as handle:
             config = yaml.safe_load(handle)
         self._due: dict[str, Due] = {}

@@ -132,32 +132,37 @@ def generate(
             notes: list[tuple[str, dict[str, object]]] = []
             name = f"court_results_{court}_{day:%Y%m%d}.xml"
 
-            def due(kind: str) -> bool:
-                target = pending.get(kind)
-                return target is not None and target[0] == court and target[1] <= day and pending.pop(kind) is not None
-
-            if due("members"):
+            if _take(pending, "members", court, day):
                 cases.extend(_member_cases(rng, world, plan, day, urns))
                 notes.append(("court_members_on_d1", {"file": name, "note": "cohort members heard on D-1: "
                               + ", ".join(m.iom_id for m in plan.court_members)}))
-            if cases and due("no_title"):
+            if cases and _take(pending, "no_title", court, day):
                 offence = cases[0].defendants[0].offences[-1]
                 offence.title, offence.quarantine = None, "Offence without title"
                 notes.append(("broken_rows", {"file": name, "path": _path(1, 1, len(cases[0].defendants[0].offences)),
                                               "note": "Offence without title"}))
-            if cases and due("no_surname"):
+            if cases and _take(pending, "no_surname", court, day):
                 defendant = cases[-1].defendants[0]
                 defendant.surname, defendant.quarantine = "", "Defendant without surname"
                 notes.append(("broken_rows", {"file": name, "path": f"/CourtResults/Case[{len(cases)}]/Defendant[1]",
                                               "note": "Defendant without surname: each of its offences quarantined"}))
-            if _has_next_hearing(cases) and due("double_next"):
+            if _has_next_hearing(cases) and _take(pending, "double_next", court, day):
                 _force_double_next(cases, name, notes)
-            if due("moved_hearing"):
+            if _take(pending, "moved_hearing", court, day):
                 hearing_day = day - timedelta(days=1 if day.weekday() else 3)
                 notes.append(("hearing_date_differs_from_file_name", {
                     "file": name, "note": f"hearing_date attribute is {hearing_day.isoformat()}: that, not the "
                                           "file name, dates the hearing"}))
             yield _delivery(world, rng, court, day, hearing_day, name, cases, notes)
+
+
+def _take(pending: dict[str, tuple[str, date]], kind: str, court: str, day: date) -> bool:
+    """True once: for the first file of the case's court on or after its date."""
+    target = pending.get(kind)
+    if target is None or target[0] != court or target[1] > day:
+        return False
+    del pending[kind]
+    return True
 
 
 def _special_days(plan: MessPlan) -> dict[str, tuple[str, date]]:

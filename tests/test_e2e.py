@@ -1,0 +1,231 @@
+"""End to end: a generated inbox through the Dagster job, checked against the generator's
+ground truth by an independent oracle (tests/oracle.py), plus re-runs and a correction."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+import warnings
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from pipelines.synth import generate
+from tests.oracle import Truth, expected_feeds, expected_reports, expected_traffic_light
+
+D = date(2026, 11, 23)  # 60 days back takes in the autumn clock change (2026-10-25)
+SECTIONS = ("arrests", "court_results", "attendance", "status_changes", "releases", "reviews", "feeds")
+
+
+def run_job(report_date: date, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    from pipelines.definitions import DAILY_JOB, defs
+
+    return defs.resolve_job_def(DAILY_JOB).execute_in_process(partition_key=report_date.isoformat(), instance=instance)
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def project(rows: list[dict[str, str]], like: list[dict[str, str]]) -> list[tuple]:
+    """The report's rows reduced to the oracle's columns, in the report's order."""
+    if not like:
+        return [tuple(sorted(r.items())) for r in rows]
+    columns = sorted(like[0])
+    return [tuple((c, r[c]) for c in columns) for r in rows]
+
+
+def fingerprint(engine: sa.Engine, reports: Path) -> dict[str, object]:
+    """Everything a run writes, minus the ledger's wall-clock ingestion time."""
+    out: dict[str, object] = {}
+    with engine.connect() as conn:
+        for table in sa.inspect(conn).get_table_names():
+            if table == "alembic_version":
+                continue
+            cols = [c["name"] for c in sa.inspect(conn).get_columns(table) if c["name"] != "ingested_at"]
+            rows = conn.execute(sa.text(f"select {', '.join(cols)} from {table}")).fetchall()
+            out[table] = sorted(map(repr, rows))
+    for path in sorted(reports.rglob("*")):
+        if path.is_file():
+            out[str(path.relative_to(reports))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("e2e")
+    summary = generate(root / "synth", end_date=D, days=60, seed=11)
+    truth = Truth(json.loads(summary.truth.read_text(encoding="utf-8")))
+    # The inbox first holds each corrected file's first version, as partners delivered it.
+    inbox = root / "inbox"
+    shutil.copytree(summary.inbox, inbox)
+    for r in truth.raw["redeliveries"]:
+        shutil.copy2(summary.out_dir / r["original"], inbox / r["feed"] / r["name"])
+    env = {
+        "IOM_INBOX": str(inbox),
+        "IOM_WAREHOUSE_URL": f"sqlite:///{root / 'warehouse.sqlite'}",
+        "IOM_REPORTS_DIR": str(root / "reports"),
+        "IOM_SETTLE_SECONDS": "0",
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in env.items():
+            mp.setenv(k, v)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            instance = dg.DagsterInstance.ephemeral()
+        engine = sa.create_engine(env["IOM_WAREHOUSE_URL"])
+        first = run_job(D, instance)
+        before_correction = {
+            div: {s: read_csv(root / "reports" / D.isoformat() / div / f"{s}.csv") for s in SECTIONS}
+            for div in truth.divisions
+        }
+        for r in truth.raw["redeliveries"]:
+            shutil.copy2(summary.inbox / r["feed"] / r["name"], inbox / r["feed"] / r["name"])
+        second = run_job(D, instance)
+        yield {
+            "truth": truth, "root": root, "engine": engine, "instance": instance, "results": (first, second),
+            "before_correction": before_correction, "reports": root / "reports", "summary": summary,
+        }  # fmt: skip
+        engine.dispose()
+
+
+def test_runs_succeed_with_all_checks_passing(world):
+    for result in world["results"]:
+        assert result.success
+        checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+        assert checks and all(c.passed for c in checks)
+
+
+@pytest.mark.parametrize("section", ["arrests", "court_results", "attendance", "status_changes", "releases", "reviews"])
+def test_report_sections_match_the_oracle(world, section):
+    truth = world["truth"]
+    expected = expected_reports(truth, D)
+    for division in truth.divisions:
+        got = read_csv(world["reports"] / D.isoformat() / division / f"{section}.csv")
+        want = expected[division][section]
+        assert sorted(project(got, want)) == sorted(project(want, want)), f"{division}/{section}"
+
+
+def test_sections_are_not_trivially_empty(world):
+    expected = expected_reports(world["truth"], D)
+    for section in ("arrests", "attendance", "releases", "reviews"):
+        assert sum(len(expected[div][section]) for div in expected) > 0, section
+    assert any(expected[div]["court_results"] or expected[div]["status_changes"] for div in expected)
+
+
+def test_feeds_csv_matches_the_oracle(world):
+    truth = world["truth"]
+    want = expected_feeds(truth, D)
+    for division in truth.divisions:
+        got = read_csv(world["reports"] / D.isoformat() / division / "feeds.csv")
+        assert [{k: r[k] for k in want[0]} for r in got] == want
+
+
+def test_traffic_light_matches_the_oracle(world):
+    want = expected_traffic_light(world["truth"], D)
+    with world["engine"].connect() as conn:
+        rows = conn.execute(sa.text("select * from traffic_light")).mappings().all()
+    got = {
+        (r["period"], r["division"], r["kpi"]): (
+            str(r["period_end"]), r["numerator"], r["denominator"],
+            None if r["value"] is None else f"{float(r['value']):.1f}", r["rag"],
+        )
+        for r in rows
+    }  # fmt: skip
+    assert set(got) == set(want)
+    for key in sorted(want):
+        assert got[key] == want[key], key
+    assert {v[4] for v in want.values()} >= {"GREEN", "RED"}  # the table exercises the thresholds
+
+
+def test_every_input_row_is_loaded_or_quarantined(world):
+    truth = world["truth"]
+    with world["engine"].connect() as conn:
+        ledger = {
+            (r.feed, r.name): r
+            for r in conn.execute(sa.text("select * from ingest_file where is_current")).fetchall()
+        }
+    for f in truth.raw["files"]:
+        row = ledger[(f["feed"], f["name"])]
+        assert row.rows_in == row.rows_loaded + row.rows_quarantined
+        if f.get("rejected_whole"):
+            assert row.status == "REJECTED"
+        else:
+            assert (row.rows_loaded + row.rows_quarantined, row.rows_quarantined) == (f["rows"], f["quarantined_rows"]), f["name"]
+
+
+def test_quarantine_names_file_line_and_reason_without_personal_data(world):
+    truth = world["truth"]
+    with world["engine"].connect() as conn:
+        entries = conn.execute(sa.text(
+            "select f.name, q.location, q.reason from quarantine q join ingest_file f on f.id = q.file_id where f.is_current"
+        )).fetchall()  # fmt: skip
+    whole = {f["name"] for f in truth.raw["files"] if f.get("rejected_whole")}
+    expected = {
+        (r["file"], str(r.get("line") or r.get("path")))
+        for r in truth.raw["records"]
+        if r.get("quarantine") and r["file"] not in whole
+    }
+    got = {(e.name, e.location) for e in entries if e.location is not None}
+    assert expected and expected <= got
+    assert whole and whole <= {e.name for e in entries if e.location is None}
+    names = {p["surname"] for p in truth.raw["persons"]} | {p["forenames"] for p in truth.raw["persons"]}
+    for e in entries:
+        assert e.reason and not any(n in e.reason for n in names if len(n) > 3)
+
+
+def test_correction_changed_exactly_what_it_corrected(world):
+    truth = world["truth"]
+    corrected = {(r["feed"], r["name"]) for r in truth.raw["redeliveries"]}
+    assert corrected, "the generator delivers at least one correction"
+    with world["engine"].connect() as conn:
+        versions = conn.execute(sa.text("select feed, name, version, is_current from ingest_file where version > 1")).fetchall()
+    assert {(v.feed, v.name) for v in versions} == corrected
+    corrected_keys = {
+        r["fields"].get("custody_ref") or r["fields"].get("record_id")
+        for r in truth.raw["records"]
+        if (r["feed"], r["file"]) in corrected
+    }
+    changed = set()
+    for division, sections in world["before_correction"].items():
+        for section, rows in sections.items():
+            if section == "feeds":
+                continue
+            now = read_csv(world["reports"] / D.isoformat() / division / f"{section}.csv")
+            for row in {tuple(sorted(r.items())) for r in rows} ^ {tuple(sorted(r.items())) for r in now}:
+                changed.add(dict(row).get("custody_ref") or dict(row).get("record_id"))
+    assert changed, "the correction made a visible difference"
+    assert changed <= corrected_keys | _original_keys(world)
+
+
+def _original_keys(world) -> set[str]:
+    out = set()
+    for r in world["truth"].raw["redeliveries"]:
+        path = world["summary"].out_dir / r["original"]
+        text = path.read_bytes().decode("cp1252" if r["feed"] == "arrests" else "utf-8-sig")
+        for row in csv.DictReader(text.splitlines()):
+            out.add(row.get("custody_ref") or row.get("record_id"))
+    return out
+
+
+def test_running_the_same_day_again_changes_nothing(world):
+    before = fingerprint(world["engine"], world["reports"])
+    assert run_job(D, world["instance"]).success
+    assert fingerprint(world["engine"], world["reports"]) == before
+
+
+def test_a_past_date_rebuilds_from_files_dated_on_or_before_it(world):
+    past = date(2026, 11, 2)
+    assert run_job(past, world["instance"]).success
+    expected = expected_reports(world["truth"], past)
+    for division in world["truth"].divisions:
+        for section in ("arrests", "attendance", "releases", "reviews"):
+            got = read_csv(world["reports"] / past.isoformat() / division / f"{section}.csv")
+            want = expected[division][section]
+            assert sorted(project(got, want)) == sorted(project(want, want)), f"{past} {division}/{section}"
