@@ -114,7 +114,7 @@ def ingest_feed(
         try:
             table = read_table(feed, f.name, data)
         except FileRejected as exc:
-            problems[f.name] = exc
+            problems[f.name] = FileRejected(name.problem) if name.problem else exc  # the name is the first fault
             continue
         if name.problem is not None:
             # Rejected whole, but its rows are still counted (CONTRACT section 7, feeds.csv).
