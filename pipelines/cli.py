@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -35,7 +35,7 @@ def _demo_environment() -> None:
     os.environ["IOM_REPORTS_DIR"] = str(DEMO_DIR / "reports")
 
 
-def run_pipeline(report_date: date) -> bool:
+def run_pipeline(report_date: date, log_level: str = "INFO") -> bool:
     """Run the daily job for one report date through Dagster, recorded in DAGSTER_HOME."""
     apply_environment_defaults()
     _ensure_dagster_home()
@@ -45,7 +45,13 @@ def run_pipeline(report_date: date) -> bool:
 
     job = defs.resolve_job_def(DAILY_JOB)
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(partition_key=report_date.isoformat(), instance=instance, raise_on_error=False)
+        result = job.execute_in_process(
+            partition_key=report_date.isoformat(),
+            instance=instance,
+            raise_on_error=False,
+            # Step-by-step debug events stay in the run's history (the UI); the terminal gets INFO.
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        )
     failed = [e for e in result.all_events if e.is_step_failure]
     checks = [
         e.event_specific_data  # an AssetCheckEvaluation
@@ -74,7 +80,7 @@ def _reports_summary(report_date: date) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    ok = run_pipeline(args.date)
+    ok = run_pipeline(args.date, "DEBUG" if args.verbose else "INFO")
     _reports_summary(args.date)
     return 0 if ok else 1
 
@@ -137,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
     run = sub.add_parser("run", help="run the whole pipeline for one report date")
     run.add_argument("--date", type=_date, required=True, help="report date D (YYYY-MM-DD)")
+    run.add_argument("--verbose", action="store_true", help="show every Dagster event, not just INFO")
     run.set_defaults(fn=cmd_run)
 
     demo = sub.add_parser("demo", help="make a realistic synthetic inbox under data/demo and run the latest day")
