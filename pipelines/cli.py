@@ -79,7 +79,36 @@ def _reports_summary(report_date: date) -> None:
         print(f"  {division / 'report.html'}")
 
 
+def preflight(report_date: date) -> list[str]:
+    """Problems that would fail every step: better said once, plainly, before a run."""
+    apply_environment_defaults()
+    from pipelines.settings import ConfigError, load_hub_config
+    from pipelines.sources.open import InboxConfigError, open_inbox
+
+    problems = []
+    first = date.fromisoformat(os.environ["IOM_FIRST_REPORT_DATE"])
+    latest = today_in_london()
+    if not first <= report_date <= latest:
+        problems.append(
+            f"report date {report_date} is outside {first} (IOM_FIRST_REPORT_DATE) to {latest} (today, Europe/London)"
+        )
+    try:
+        open_inbox(os.environ["IOM_INBOX"])
+    except InboxConfigError as exc:
+        problems.append(str(exc))
+    try:
+        load_hub_config(os.environ["IOM_CONFIG"])
+    except ConfigError as exc:
+        problems.append(str(exc))
+    return problems
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    problems = preflight(args.date)
+    if problems:
+        for problem in problems:
+            print(f"iom-hub: {problem}", file=sys.stderr)
+        return 2
     ok = run_pipeline(args.date, "DEBUG" if args.verbose else "INFO")
     _reports_summary(args.date)
     return 0 if ok else 1

@@ -20,7 +20,7 @@ from pipelines.feeds import FEEDS
 from pipelines.identities import derived_identities
 from pipelines.linking import link_records
 from pipelines.membership import active_members, attach_members
-from pipelines.settings import HubConfig, Kpi
+from pipelines.settings import ConfigError, HubConfig, Kpi
 from pipelines.store import earliest_file_date, events_as_of, register_in_force, rows_of_files, snapshot_files
 from warehouse.schema import traffic_light
 
@@ -166,6 +166,9 @@ def _settled_on_release(d: PeriodData) -> tuple[pd.Series, pd.Series]:
 
 
 def compute(engine: sa.Engine, report_date: date, config: HubConfig) -> pd.DataFrame:
+    unknown = [k.kpi for k in config.kpis if k.kpi not in KPI_MEASURES]
+    if unknown:
+        raise ConfigError(f"unknown traffic-light kpi(s) {', '.join(unknown)}; known: {', '.join(KPI_MEASURES)}")
     first = earliest_file_date(engine, report_date)
     if first is None:
         return pd.DataFrame(columns=[c.name for c in traffic_light.columns])

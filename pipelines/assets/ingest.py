@@ -32,7 +32,6 @@ def _ingest_asset(feed: Feed) -> dg.AssetsDefinition:
             dg.AssetCheckSpec("schema_valid", asset=key, blocking=True,
                               description="The rows loaded for the report window conform to the feed's typed schema."),
         ],  # fmt: skip
-        retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL),
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource, inbox: InboxResource) -> dg.MaterializeResult:
         report_date = report_date_of(context)
