@@ -142,6 +142,7 @@ def test_feeds_csv_statuses(scenario):
     assert feeds["cohort"]["newest_file"] == "cohort_20261123.csv"
     html = (scenario.reports_dir / D.isoformat() / "CH" / "report.html").read_text(encoding="utf-8")
     assert "court_results" in html and "MISSING" in html and 'role="alert"' in html
+    assert "No court results file has arrived for this report" in html
 
 
 def test_feed_statuses_stale_late_rejects(hub):

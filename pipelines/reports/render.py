@@ -72,13 +72,38 @@ def write_report(reports_dir: Path, report: DailyReport) -> Path:
     return final
 
 
+# The feed each section relies on, so a section can say when its feed let it down.
+SECTION_FEED = {
+    "arrests": "arrests",
+    "court_results": "court_results",
+    "attendance": "attendance",
+    "status_changes": "attendance",
+    "releases": "prison_releases",
+    "reviews": "cohort",
+}
+
+FEED_WARNING = {
+    "MISSING": "No {feed} file has arrived for this report: this section cannot be complete.",
+    "STALE": "The newest {feed} file is out of date: this section may be wrong.",
+    "REJECTS": "Some {feed} rows were rejected as invalid: this section may be missing entries.",
+    "LATE": "A {feed} file arrived late.",
+}
+
+
 def render_html(report: DailyReport) -> str:
     sections = {name: frame.map(cell) if not frame.empty else frame for name, frame in report.sections.items()}
     feeds = report.sections["feeds"]
     problems = feeds[feeds["status"] != "OK"]
+    status = dict(zip(feeds["feed"], feeds["status"], strict=True))
+    warnings = {
+        section: FEED_WARNING[status[feed]].format(feed=feed.replace("_", " "))
+        for section, feed in SECTION_FEED.items()
+        if status.get(feed, "OK") != "OK"
+    }
     return _env.get_template("report.html.j2").render(
         report=report,
         sections=sections,
         problems=problems.to_dict("records"),
+        warnings=warnings,
         counts={name: len(frame) for name, frame in report.sections.items()},
     )
