@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from datetime import date, datetime
@@ -140,13 +141,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    """The Dagster webserver and daemon (schedules, sensors, run queue) on this project.
+
+    Started from DAGSTER_HOME so the instance settings there are the only ones in play.
+    """
     if args.demo:
         _demo_environment()
     apply_environment_defaults()
-    _ensure_dagster_home()
-    dagster = Path(sys.executable).with_name("dagster")
-    command = [str(dagster), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-p", str(args.port)]
-    return subprocess.call(command, cwd=PROJECT_ROOT)
+    home = _ensure_dagster_home()
+    bin_dir = Path(sys.executable).parent
+    workspace = str(PROJECT_ROOT / "workspace.yaml")
+    webserver = [str(bin_dir / "dagster-webserver"), "-w", workspace, "-h", args.host, "-p", str(args.port)]
+    daemon = [str(bin_dir / "dagster-daemon"), "run", "-w", workspace]
+    # Stop cleanly on Ctrl-C or SIGTERM, even when started in the background (where
+    # SIGINT is ignored by inheritance): the children are stopped, not orphaned.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    processes = [subprocess.Popen(command, cwd=home) for command in (daemon, webserver)]
+    print(f"Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={home}); Ctrl-C stops it")
+    try:
+        return processes[1].wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
@@ -192,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     ui = sub.add_parser("ui", help="start the Dagster UI on this project")
     ui.add_argument("--demo", action="store_true", help="point it at the demo's inbox and warehouse")
     ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--host", default="127.0.0.1")
     ui.set_defaults(fn=cmd_ui)
 
     migrate = sub.add_parser("migrate", help="bring the warehouse schema up to date")
