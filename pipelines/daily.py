@@ -48,29 +48,21 @@ def link_for_report(engine: sa.Engine, feed_name: str, report_date: date) -> Lin
     if not records.empty:
         records, _ = derived_identities(feed, records, report_date)
     links = link_records(records, register)
+    base = pd.DataFrame({"report_date": report_date, "feed": feed_name, "file_id": records.get("file_id"),
+                         "row_no": records.get("row_no")}, index=records.index)  # fmt: skip
+    link_rows = base.assign(iom_id=links["iom_id"], method=links["method"])
+    review = links["method"] == REVIEW
+    review_rows = base[review].assign(
+        location=records.loc[review, "location"] if review.any() else None,
+        reason=links.loc[review, "reason"],
+        candidate_iom_ids=links.loc[review, "candidates"],
+    )
     with engine.begin() as conn:
         for table in (record_link, link_review):
             conn.execute(table.delete().where(table.c.report_date == report_date, table.c.feed == feed_name))
-        if not records.empty:
-            conn.execute(
-                record_link.insert(),
-                [
-                    {"report_date": report_date, "feed": feed_name, "file_id": int(f), "row_no": int(r), "iom_id": i, "method": m}
-                    for f, r, i, m in zip(records["file_id"], records["row_no"], links["iom_id"], links["method"], strict=True)
-                ],
-            )
-        review = links["method"] == REVIEW
-        if review.any():
-            conn.execute(
-                link_review.insert(),
-                [
-                    {"report_date": report_date, "feed": feed_name, "file_id": int(f), "row_no": int(r), "location": loc, "reason": why, "candidate_iom_ids": c}
-                    for f, r, loc, why, c in zip(
-                        records.loc[review, "file_id"], records.loc[review, "row_no"], records.loc[review, "location"],
-                        links.loc[review, "reason"], links.loc[review, "candidates"], strict=True,
-                    )
-                ],
-            )  # fmt: skip
+        for table, frame in ((record_link, link_rows), (link_review, review_rows)):
+            if not frame.empty:
+                conn.execute(table.insert(), frame.astype(object).where(frame.notna(), None).to_dict("records"))
     return LinkCounts(len(records), int(links["iom_id"].notna().sum()), int(review.sum()))
 
 

@@ -158,7 +158,9 @@ COHORT = Feed(
         ),
         RowRule(
             "deselected_on is before selected_on",
-            lambda df: ~(pd.to_datetime(df["deselected_on"], errors="coerce") < pd.to_datetime(df["selected_on"], errors="coerce")),
+            lambda df: (
+                ~(pd.to_datetime(df["deselected_on"], errors="coerce") < pd.to_datetime(df["selected_on"], errors="coerce"))
+            ),
         ),
         RowRule(
             "selected_on is after the snapshot's date",
@@ -167,9 +169,12 @@ COHORT = Feed(
         RowRule(
             "iom_id is not unique within the snapshot",
             # Within a snapshot: several files may be validated together.
-            lambda df: ~df.assign(_id=df["iom_id"].astype("string").str.strip().str.upper())
-            .duplicated(subset=["__file__", "_id"], keep=False)
-            | _blank(df["iom_id"]),
+            lambda df: (
+                ~df.assign(_id=df["iom_id"].astype("string").str.strip().str.upper()).duplicated(
+                    subset=["__file__", "_id"], keep=False
+                )
+                | _blank(df["iom_id"])
+            ),
         ),
     ),
 )
@@ -300,8 +305,14 @@ ATTENDANCE = Feed(
             "status",
             ColType.ENUM,
             values=(
-                "HOUSED", "LOST_ACCOMMODATION", "EDUCATION_STARTED", "EMPLOYMENT_STARTED",
-                "ETE_ENDED", "TREATMENT_STARTED", "TREATMENT_COMPLETED", "TREATMENT_DROPPED",
+                "HOUSED",
+                "LOST_ACCOMMODATION",
+                "EDUCATION_STARTED",
+                "EMPLOYMENT_STARTED",
+                "ETE_ENDED",
+                "TREATMENT_STARTED",
+                "TREATMENT_COMPLETED",
+                "TREATMENT_DROPPED",
             ),
         ),  # fmt: skip
     ),

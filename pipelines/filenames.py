@@ -21,7 +21,7 @@ class FileName:
 
     @property
     def sort_key(self) -> tuple[date, str, str]:
-        """"Later" per CONTRACT section 1: by date, then time (then name, for a total order)."""
+        """ "Later" per CONTRACT section 1: by date, then time (then name, for a total order)."""
         assert self.file_date is not None
         return (self.file_date, self.file_time, self.name)
 

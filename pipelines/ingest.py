@@ -169,7 +169,13 @@ def _load_file(
     }
     if rejected is not None:
         counted = rejected.rows if rejected.rows else 1
-        ledger |= {"status": "REJECTED", "reject_reason": rejected.reason, "rows_in": counted, "rows_loaded": 0, "rows_quarantined": counted}
+        ledger |= {
+            "status": "REJECTED",
+            "reject_reason": rejected.reason,
+            "rows_in": counted,
+            "rows_loaded": 0,
+            "rows_quarantined": counted,
+        }
     else:
         assert validated is not None
         ledger |= {
@@ -193,7 +199,10 @@ def _load_file(
             _bulk_insert(conn, ROW_TABLES[feed.name], validated.rows.rename(columns={ROW: "row_no", LOC: "location"}), file_id)
             _bulk_insert(conn, quarantine, validated.quarantined.rename(columns={ROW: "row_no", LOC: "location"}), file_id)
             _bulk_insert(
-                conn, dq_finding, validated.findings.rename(columns={ROW: "row_no", LOC: "location", "column": "column_name"}), file_id
+                conn,
+                dq_finding,
+                validated.findings.rename(columns={ROW: "row_no", LOC: "location", "column": "column_name"}),
+                file_id,
             )
 
     outcome.new_file_ids.append(file_id)

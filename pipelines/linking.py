@@ -65,7 +65,8 @@ class VariantFinder:
         reg = register[["iom_id", "_name", "_surname", "_dob"]]
         ways = (
             (recs, ["_surname", "_dob"], ["_surname", "_dob"], "same surname and date of birth"),
-            (recs.dropna(subset=["_dob_swapped"]), ["_name", "_dob_swapped"], ["_name", "_dob"], "day and month of birth transposed"),
+            (recs.dropna(subset=["_dob_swapped"]), ["_name", "_dob_swapped"], ["_name", "_dob"],
+             "day and month of birth transposed"),
             (recs, ["_name_swapped", "_dob"], ["_name", "_dob"], "forenames and surname swapped"),
             (recs[recs["_dob"].isna()], ["_name"], ["_name"], "name matches but no date of birth"),
         )  # fmt: skip
@@ -134,9 +135,13 @@ def link_records(
 
     # Rule 2: exact normalised name and date of birth.
     keyed = reg.dropna(subset=["_dob"])
-    detail_hits = recs.dropna(subset=["_dob"]).reset_index(names="rec").merge(
-        keyed[["_name", "_dob", "iom_id", "postcode"]].rename(columns={"postcode": "_member_postcode"}),
-        on=["_name", "_dob"],
+    detail_hits = (
+        recs.dropna(subset=["_dob"])
+        .reset_index(names="rec")
+        .merge(
+            keyed[["_name", "_dob", "iom_id", "postcode"]].rename(columns={"postcode": "_member_postcode"}),
+            on=["_name", "_dob"],
+        )
     )
     detail_count = detail_hits.groupby("rec")["iom_id"].nunique()
     # Postcode, where the record has one, may settle two members with the same details.
@@ -159,9 +164,7 @@ def link_records(
     # Details fitting several members: the identifier settles it if its member is one of
     # them; if not, identifier and details point at different people.
     fits = detail_hits.groupby("rec")["iom_id"].agg(set)
-    clash = clash.union(
-        pd.Index([r for r in linked_id.index.intersection(details_ambiguous) if linked_id[r] not in fits[r]])
-    )
+    clash = clash.union(pd.Index([r for r in linked_id.index.intersection(details_ambiguous) if linked_id[r] not in fits[r]]))
     ok_id = linked_id.index.difference(clash)
     out.loc[ok_id, "iom_id"] = linked_id.loc[ok_id]
     out.loc[ok_id, "method"] = LINKED_BY_ID

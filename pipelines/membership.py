@@ -25,11 +25,7 @@ def attach_members(linked: pd.DataFrame, register: pd.DataFrame, event_date: str
     when = pd.to_datetime(merged[event_date])
     selected = pd.to_datetime(merged["m_selected_on"])
     deselected = pd.to_datetime(merged["m_deselected_on"]).where(merged["m_status"] == "DESELECTED")
-    inside = (
-        merged["m_status"].isin(IN_COHORT_STATUSES)
-        & (selected <= when)
-        & (deselected.isna() | (when <= deselected))
-    )
+    inside = merged["m_status"].isin(IN_COHORT_STATUSES) & (selected <= when) & (deselected.isna() | (when <= deselected))
     kept = merged[inside].drop(columns=["m_iom_id"])
     # Names and division replace the feed's; the member's status and interval keep a
     # prefix so they never collide with a feed's own columns (attendance has a status).

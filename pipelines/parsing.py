@@ -150,7 +150,7 @@ def _read_xlsx(data: bytes) -> RawTable:
         ordinal = 0
         for number, values in enumerate(it, start=2):
             cells = [_cell_text(v) for v in values[: len(columns)]]
-            if all(c.strip() == "" for c in cells) and all(v is None for v in values[len(columns):]):
+            if all(c.strip() == "" for c in cells) and all(v is None for v in values[len(columns) :]):
                 continue
             ordinal += 1
             cells += [""] * (len(columns) - len(cells))
@@ -195,9 +195,7 @@ def _read_court_xml(data: bytes) -> RawTable:
             for oi, offence in enumerate(offences, start=1):
                 ordinal += 1
                 results = offence.findall("Result")
-                hearings = sorted(
-                    (h.get("date") or "", h.get("court_code") or "") for h in offence.findall("NextHearing")
-                )
+                hearings = sorted((h.get("date") or "", h.get("court_code") or "") for h in offence.findall("NextHearing"))
                 # The earliest next hearing counts; malformed dates sort last so a good one wins.
                 hearings.sort(key=lambda h: (len(h[0]) != 10, h[0]))
                 rows.append(

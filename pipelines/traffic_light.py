@@ -180,8 +180,7 @@ def compute(engine: sa.Engine, report_date: date, config: HubConfig) -> pd.DataF
         if not register.empty:
             active = active_members(register, period.end)
             events = {
-                name: events_as_of(engine, name, report_date, period.start, period.end)
-                for name in ("attendance", "arrests")
+                name: events_as_of(engine, name, report_date, period.start, period.end) for name in ("attendance", "arrests")
             }
             attendance = _counted("attendance", events["attendance"], register, "local_date", report_date)
             data = PeriodData(

@@ -63,9 +63,7 @@ def _column_checks(feed: Feed, col: Column) -> list[pa.Check]:
         checks.append(pa.Check(_parses(formats), name="not a valid timestamp"))
     elif col.type is ColType.ENUM:
         allowed = set(col.values)
-        checks.append(
-            pa.Check(lambda s: s.isin(allowed) | s.isna(), name=f"not one of {', '.join(col.values)}")
-        )
+        checks.append(pa.Check(lambda s: s.isin(allowed) | s.isna(), name=f"not one of {', '.join(col.values)}"))
     return checks
 
 
@@ -97,9 +95,7 @@ def validate(feed: Feed, raw: RawTable, file_date: date | None) -> Validated:
     return outcome
 
 
-def validate_files(
-    feed: Feed, tables: dict[str, tuple[RawTable, date | None]]
-) -> dict[str, Validated | FileRejected]:
+def validate_files(feed: Feed, tables: dict[str, tuple[RawTable, date | None]]) -> dict[str, Validated | FileRejected]:
     """Validate many files of one feed in a single vectorised pass.
 
     Per-file overheads dominate when a day brings hundreds of small files, so their rows
@@ -136,12 +132,17 @@ def validate_files(
     for name, (raw, _) in tables.items():
         if name in results:
             continue
-        parts = [pd.DataFrame(raw.bad_rows, columns=[ROW, LOC, "reason"]), by_file_bad.get(name, bad.iloc[0:0]).drop(columns=FILE)]
+        parts = [
+            pd.DataFrame(raw.bad_rows, columns=[ROW, LOC, "reason"]),
+            by_file_bad.get(name, bad.iloc[0:0]).drop(columns=FILE),
+        ]
         quarantined = pd.concat([p for p in parts if not p.empty] or parts[:1], ignore_index=True).sort_values(ROW, kind="stable")
         rows = by_file_typed.get(name, typed.iloc[0:0]).drop(columns=FILE)
         found = by_file_findings.get(name, findings.iloc[0:0]).drop(columns=FILE, errors="ignore")
         drift = [c for c in raw.columns if c not in feed.column_names]
-        results[name] = Validated(rows.reset_index(drop=True), quarantined.reset_index(drop=True), found.reset_index(drop=True), drift)
+        results[name] = Validated(
+            rows.reset_index(drop=True), quarantined.reset_index(drop=True), found.reset_index(drop=True), drift
+        )
     return results
 
 

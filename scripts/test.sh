@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+.venv/bin/ruff check --quiet pipelines warehouse tests
 exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"

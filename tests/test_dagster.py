@@ -38,7 +38,9 @@ def test_definitions_load_without_deprecation_warnings():
 def test_dagster_validates_the_workspace():
     root = Path(__file__).parents[1]
     dagster = Path(sys.executable).with_name("dagster")
-    out = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"], capture_output=True, text=True, cwd=root)
+    out = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"], capture_output=True, text=True, cwd=root
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
@@ -95,6 +97,8 @@ def test_a_blocking_check_stops_the_reports(env, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         instance = dg.DagsterInstance.ephemeral()
-    result = defs.resolve_job_def(DAILY_JOB).execute_in_process(partition_key=D.isoformat(), instance=instance, raise_on_error=False)
+    result = defs.resolve_job_def(DAILY_JOB).execute_in_process(
+        partition_key=D.isoformat(), instance=instance, raise_on_error=False
+    )
     assert not result.success
     assert not (hub.reports_dir / D.isoformat()).exists()

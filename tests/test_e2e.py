@@ -82,8 +82,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):
         engine = sa.create_engine(env["IOM_WAREHOUSE_URL"])
         first = run_job(D, instance)
         before_correction = {
-            div: {s: read_csv(root / "reports" / D.isoformat() / div / f"{s}.csv") for s in SECTIONS}
-            for div in truth.divisions
+            div: {s: read_csv(root / "reports" / D.isoformat() / div / f"{s}.csv") for s in SECTIONS} for div in truth.divisions
         }
         for r in truth.raw["redeliveries"]:
             shutil.copy2(summary.inbox / r["feed"] / r["name"], inbox / r["feed"] / r["name"])
@@ -147,10 +146,7 @@ def test_traffic_light_matches_the_oracle(world):
 def test_every_input_row_is_loaded_or_quarantined(world):
     truth = world["truth"]
     with world["engine"].connect() as conn:
-        ledger = {
-            (r.feed, r.name): r
-            for r in conn.execute(sa.text("select * from ingest_file where is_current")).fetchall()
-        }
+        ledger = {(r.feed, r.name): r for r in conn.execute(sa.text("select * from ingest_file where is_current")).fetchall()}
     for f in truth.raw["files"]:
         row = ledger[(f["feed"], f["name"])]
         assert row.rows_in == row.rows_loaded + row.rows_quarantined

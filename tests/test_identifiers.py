@@ -174,7 +174,18 @@ def test_postcode_normalisation(given, expected):
 # --------------------------------------------------------------------------- vectorised twin
 
 MIXED = {
-    IdKind.PNC_ID: ["2012/0394773H", "12/394773h", " 27/0394773L ", "26/0394773W", "2012/0394773J", "junk", "", "  ", None, float("nan")],
+    IdKind.PNC_ID: [
+        "2012/0394773H",
+        "12/394773h",
+        " 27/0394773L ",
+        "26/0394773W",
+        "2012/0394773J",
+        "junk",
+        "",
+        "  ",
+        None,
+        float("nan"),
+    ],
     IdKind.CRO_NUMBER: ["029906/12J", "29906/12j", "029906/12K", "12345/85X", "x", "", None, float("nan")],
     IdKind.NOMS_NUMBER: ["A1234BC", " a1234bc", "A1234B", "", None, float("nan"), 12345],
     IdKind.CRN: ["X123456", "x123456 ", "X12345", "", None, float("nan")],

@@ -103,7 +103,9 @@ def test_bad_names_and_impossible_dates_are_quarantined_whole(hub):
     (folder / "notes.txt").write_text("hello\n")
     outcome = ingest(hub)
     assert outcome.files_rejected == 2
-    rows = hub.query("select f.name, f.status, f.rows_quarantined, q.reason from ingest_file f join quarantine q on q.file_id = f.id order by f.name")
+    rows = hub.query(
+        "select f.name, f.status, f.rows_quarantined, q.reason from ingest_file f join quarantine q on q.file_id = f.id order by f.name"
+    )
     assert [(r.name, r.status, r.rows_quarantined) for r in rows] == [
         ("attendance_DIP_20261131.csv", "REJECTED", 1), ("notes.txt", "REJECTED", 1)
     ]  # fmt: skip
@@ -156,7 +158,9 @@ def test_cohort_snapshots_are_all_kept(hub):
     hub.inbox.cohort(date(2026, 11, 21), [m])
     hub.inbox.cohort(date(2026, 11, 22), [m, member("LDS-000002", "C", "D", "1990-01-02")])
     ingest(hub, "cohort")
-    counts = hub.query("select f.file_date, count(*) as n from cohort_member m join ingest_file f on f.id = m.file_id group by f.file_date order by 1")
+    counts = hub.query(
+        "select f.file_date, count(*) as n from cohort_member m join ingest_file f on f.id = m.file_id group by f.file_date order by 1"
+    )
     assert [(str(r.file_date), r.n) for r in counts] == [("2026-11-21", 1), ("2026-11-22", 2)]
 
 

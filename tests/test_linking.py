@@ -33,10 +33,30 @@ B = {
     "pnc_id": "1998/0012345J",  # 980012345 mod 23 = 9 -> J
     "niche_nominal_id": "N200", "noms_number": "B2345CD", "crn": "X234567", "postcode": "LS6 2QE",
 }  # fmt: skip
-C = {"iom_id": "LDS-000003", "surname": "O'Neill", "forenames": "Liam", "date_of_birth": date(1988, 11, 2), "crn": "X345678", "postcode": "LS9 8AA"}
-DM = {"iom_id": "LDS-000004", "surname": "Smith", "forenames": "Robert", "date_of_birth": date(1985, 7, 12), "postcode": "LS8 1AA"}
+C = {
+    "iom_id": "LDS-000003",
+    "surname": "O'Neill",
+    "forenames": "Liam",
+    "date_of_birth": date(1988, 11, 2),
+    "crn": "X345678",
+    "postcode": "LS9 8AA",
+}
+DM = {
+    "iom_id": "LDS-000004",
+    "surname": "Smith",
+    "forenames": "Robert",
+    "date_of_birth": date(1985, 7, 12),
+    "postcode": "LS8 1AA",
+}
 # Two members with the same name and date of birth, told apart only by postcode.
-E = {"iom_id": "LDS-000005", "surname": "Khan", "forenames": "Ali", "date_of_birth": date(1992, 5, 20), "postcode": "LS7 1AA", "crn": "X555555"}
+E = {
+    "iom_id": "LDS-000005",
+    "surname": "Khan",
+    "forenames": "Ali",
+    "date_of_birth": date(1992, 5, 20),
+    "postcode": "LS7 1AA",
+    "crn": "X555555",
+}
 F = {"iom_id": "LDS-000006", "surname": "Khan", "forenames": "Ali", "date_of_birth": date(1992, 5, 20), "postcode": "LS11 5AA"}
 
 REGISTER = members(A, B, C, DM, E, F)
@@ -98,7 +118,9 @@ def test_identifier_held_by_two_members_is_not_an_identity():
     assert alone["iom_id"] is None
     assert alone["method"] != LINKED_BY_ID
     # With A's personal details the record links to A on those, not on the shared identifier.
-    with_details = link_one(register, surname="Ó Briain", forenames="Siobhán", date_of_birth=date(1990, 1, 31), niche_nominal_id="N999")
+    with_details = link_one(
+        register, surname="Ó Briain", forenames="Siobhán", date_of_birth=date(1990, 1, 31), niche_nominal_id="N999"
+    )
     assert (with_details["method"], with_details["iom_id"]) == (LINKED_BY_DETAILS, "LDS-000001")
 
 

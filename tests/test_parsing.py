@@ -157,7 +157,7 @@ def test_csv_header_is_trimmed_and_lower_cased():
 
 @pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
 def test_utf8_with_and_without_bom(bom):
-    data = bom + "surname,forenames\nÓ Briain,Siobhán\nNg-Smith,Zoë\nO'Neill,Liam\n".encode("utf-8")
+    data = bom + "surname,forenames\nÓ Briain,Siobhán\nNg-Smith,Zoë\nO'Neill,Liam\n".encode()
     raw = read_table(COHORT, "cohort_20261120.csv", data)
     assert raw.columns == ["surname", "forenames"]  # no BOM glued to the first name
     assert list(raw.frame["surname"]) == ["Ó Briain", "Ng-Smith", "O'Neill"]
@@ -352,7 +352,10 @@ def test_court_xml_defendant_without_offence_is_a_bad_row():
     ],
 )
 def test_court_xml_missing_court_code_or_hearing_date_rejects_file(root):
-    data = root + b'<Case urn="U1"><Defendant surname="Ng" forenames="Zoe"><Offence seq="1" title="T"/></Defendant></Case></CourtResults>'
+    data = (
+        root
+        + b'<Case urn="U1"><Defendant surname="Ng" forenames="Zoe"><Offence seq="1" title="T"/></Defendant></Case></CourtResults>'
+    )
     with pytest.raises(FileRejected) as exc:
         read_table(COURT_RESULTS, "court_results_B13HT_20261119.xml", data)
     assert "court_code" in exc.value.reason or "hearing_date" in exc.value.reason

@@ -28,17 +28,17 @@ C = member("LDS-000003", "Jones", "Amy", "1991-05-06", niche_nominal_id="NN3", m
 N = member("LDS-000004", "Nominee", "Nina", "1999-09-09", niche_nominal_id="NN4", status="NOMINATED", selected_on="")
 S = member("LDS-000005", "Starter", "Sam", "2000-01-01", niche_nominal_id="NN5", managing_division="NW",
            selected_on="2026-11-23", next_review_due="2026-12-08", noms_number="B1234CD")  # fmt: skip
-O = member("LDS-000006", "Overdue", "Olga", "1980-06-06", next_review_due="2026-11-01")
+OVERDUE = member("LDS-000006", "Overdue", "Olga", "1980-06-06", next_review_due="2026-11-01")
 OUTSIDER = {"surname": "Random", "forenames": "Person", "niche_nominal_id": "NN999"}
 
 
 @pytest.fixture
 def scenario(hub):
     box = hub.inbox
-    box.cohort(date(2026, 11, 22), [A, B, C, N, O])
-    box.cohort(date(2026, 11, 23), [A, B, C, N, S, O])  # in force at D: S joins on D
+    box.cohort(date(2026, 11, 22), [A, B, C, N, OVERDUE])
+    box.cohort(date(2026, 11, 23), [A, B, C, N, S, OVERDUE])  # in force at D: S joins on D
     # A register dated after D must not be used for D (it moves A to NE).
-    box.cohort(date(2026, 11, 24), [{**A, "managing_division": "NE"}, B, C, N, S, O])
+    box.cohort(date(2026, 11, 24), [{**A, "managing_division": "NE"}, B, C, N, S, OVERDUE])
     box.arrests("20261122_230000", [
         arrest("K0", A, "21/11/2026 23:59"),
         arrest("K1", A, "22/11/2026 00:00"),

@@ -64,7 +64,8 @@ def inbox(world: tuple[SynthSummary, Truth]) -> Path:
 def _tree(root: Path) -> dict[str, tuple[bytes, int]]:
     return {
         str(path.relative_to(root)): (path.read_bytes(), path.stat().st_mtime_ns)
-        for path in sorted(root.rglob("*")) if path.is_file()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
     }
 
 
@@ -123,8 +124,9 @@ def test_inbox_holds_only_contract_folders_and_names(inbox: Path, truth: Truth) 
             match = PATTERNS[folder.name].match(path.name)
             assert match, path
             try:
-                datetime.strptime(match["d"] + (match.groupdict().get("t") or ""), "%Y%m%d%H%M%S"
-                                  if match.groupdict().get("t") else "%Y%m%d")
+                datetime.strptime(
+                    match["d"] + (match.groupdict().get("t") or ""), "%Y%m%d%H%M%S" if match.groupdict().get("t") else "%Y%m%d"
+                )
             except ValueError:
                 misnamed.append(path.name)
     rejected = [f["name"] for f in truth["files"] if f["rejected_whole"]]
@@ -148,8 +150,10 @@ def test_arrival_times_and_lateness(inbox: Path, truth: Truth) -> None:
         if entry["file_date"] is None:
             continue
         spec = due[entry["feed"]]["due"]
-        deadline = datetime.combine(date.fromisoformat(entry["file_date"]) + timedelta(days=spec["days_after"]),
-                                    datetime.strptime(spec["time"], "%H:%M").time())
+        deadline = datetime.combine(
+            date.fromisoformat(entry["file_date"]) + timedelta(days=spec["days_after"]),
+            datetime.strptime(spec["time"], "%H:%M").time(),
+        )
         assert entry["late"] == (arrived > deadline), entry
         if entry["late"]:
             late.append(entry)
@@ -290,8 +294,10 @@ def test_certain_identities_are_really_certain(inbox: Path, truth: Truth) -> Non
             if person[kind]:
                 holder[(kind, person[kind])] = person["person_id"]
     by_name = {_triple(p["surname"], p["forenames"], p["date_of_birth"]): p["person_id"] for p in truth["persons"]}
-    columns = {"arrests": {"niche_nominal_id": IdKind.NICHE_NOMINAL_ID, "pnc_id": IdKind.PNC_ID},
-               "attendance": {"iom_id": IdKind.IOM_ID, "pnc_id": IdKind.PNC_ID}}
+    columns = {
+        "arrests": {"niche_nominal_id": IdKind.NICHE_NOMINAL_ID, "pnc_id": IdKind.PNC_ID},
+        "attendance": {"iom_id": IdKind.IOM_ID, "pnc_id": IdKind.PNC_ID},
+    }
     rows: dict[str, list[list[str]]] = {}
     uncertain = []
     for record in truth["records"]:
@@ -395,9 +401,21 @@ def test_redeliveries_hold_a_different_first_version(world: tuple[SynthSummary, 
 
 def test_every_kind_of_mess_is_present(truth: Truth) -> None:
     mess = truth["mess"]
-    for category in ("boundary_times", "broken_rows", "corrected_files", "dst", "impossible_file_name",
-                     "invalid_check_letters", "late_files", "outcome_updates", "schema_drift",
-                     "uncertain_identities", "prison_xlsx_and_csv", "prison_csv_only", "double_next_hearing"):
+    for category in (
+        "boundary_times",
+        "broken_rows",
+        "corrected_files",
+        "dst",
+        "impossible_file_name",
+        "invalid_check_letters",
+        "late_files",
+        "outcome_updates",
+        "schema_drift",
+        "uncertain_identities",
+        "prison_xlsx_and_csv",
+        "prison_csv_only",
+        "double_next_hearing",
+    ):
         assert mess.get(category), category
     quarantined_feeds = {r["feed"] for r in truth["records"] if r["quarantine"]}
     assert quarantined_feeds == {"arrests", "court_results", "prison_releases", "attendance"}
@@ -416,6 +434,9 @@ def test_arrest_outcome_updates_and_pending(truth: Truth) -> None:
     updated = [rows for rows in by_ref.values() if len(rows) > 1]
     assert updated
     assert all(rows[0]["fields"]["outcome"] is None and rows[-1]["fields"]["outcome"] for rows in updated)
-    stamps = {r["fields"]["arrest_datetime"][11:16] for r in truth["records"]
-              if r["feed"] == "arrests" and r["fields"]["arrest_datetime"]}
+    stamps = {
+        r["fields"]["arrest_datetime"][11:16]
+        for r in truth["records"]
+        if r["feed"] == "arrests" and r["fields"]["arrest_datetime"]
+    }
     assert {"00:00", "23:59", "01:30"} <= stamps

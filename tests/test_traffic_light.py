@@ -132,7 +132,9 @@ def test_later_months_are_not_touched(table):
     assert [str(r.period_end) for r in november_end] == ["2026-11-30"]
     hub.run(D)
     assert hub.query("select * from traffic_light where period = '2026-12'") == december
-    assert [str(r.period_end) for r in hub.query("select distinct period_end from traffic_light where period = '2026-11'")] == ["2026-11-01"]
+    assert [str(r.period_end) for r in hub.query("select distinct period_end from traffic_light where period = '2026-11'")] == [
+        "2026-11-01"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -165,5 +167,7 @@ def test_a_moved_release_counts_once_on_its_new_date(hub):
     hub.inbox.releases(date(2026, 10, 1), [release("A1111AA", "2026-10-10", "SETTLED")])
     hub.inbox.releases(date(2026, 10, 5), [release("A1111AA", "2026-10-25", "TEMPORARY")])
     hub.run(date(2026, 11, 1))
-    (row,) = hub.query("select numerator, denominator from traffic_light where period='2026-10' and division='CH' and kpi='settled_on_release'")
+    (row,) = hub.query(
+        "select numerator, denominator from traffic_light where period='2026-10' and division='CH' and kpi='settled_on_release'"
+    )
     assert tuple(row) == (0, 1)

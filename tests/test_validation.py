@@ -129,7 +129,7 @@ def test_enum_outside_the_set(column, bad):
     assert len(v.rows) == 0
     (reason,) = reasons(v)
     assert column in reason
-    assert f": not one of" in reason
+    assert ": not one of" in reason
     assert bad not in reason
     assert_counts(raw, v)
 
@@ -358,9 +358,7 @@ def test_dst_both_hours_in_one_file():
 
 
 def test_event_datetime_may_be_a_bare_date():
-    raw, v = attendance(
-        [att(record_type="STATUS_CHANGE", outcome="", status="TREATMENT_STARTED", event_datetime="2026-11-18")]
-    )
+    raw, v = attendance([att(record_type="STATUS_CHANGE", outcome="", status="TREATMENT_STARTED", event_datetime="2026-11-18")])
     assert len(v.rows) == 1 and len(v.quarantined) == 0
     assert v.rows.iloc[0][LOCAL_DATE] == date(2026, 11, 18)
 

@@ -27,10 +27,18 @@ def _ingest_asset(feed: Feed) -> dg.AssetsDefinition:
             "validated and loaded into the warehouse; bad rows quarantined with file, line and reason."
         ),
         check_specs=[
-            dg.AssetCheckSpec("rows_reconcile", asset=key, blocking=True,
-                              description="Every input row is loaded or quarantined, and the warehouse holds exactly that."),
-            dg.AssetCheckSpec("schema_valid", asset=key, blocking=True,
-                              description="The rows loaded for the report window conform to the feed's typed schema."),
+            dg.AssetCheckSpec(
+                "rows_reconcile",
+                asset=key,
+                blocking=True,
+                description="Every input row is loaded or quarantined, and the warehouse holds exactly that.",
+            ),
+            dg.AssetCheckSpec(
+                "schema_valid",
+                asset=key,
+                blocking=True,
+                description="The rows loaded for the report window conform to the feed's typed schema.",
+            ),
         ],  # fmt: skip
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource, inbox: InboxResource) -> dg.MaterializeResult:

@@ -26,9 +26,7 @@ def _linked_asset(feed_name: str) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         counts = link_for_report(warehouse.engine(), feed_name, report_date_of(context))
-        return dg.MaterializeResult(
-            metadata={"records": counts.records, "linked": counts.linked, "to_review": counts.review}
-        )
+        return dg.MaterializeResult(metadata={"records": counts.records, "linked": counts.linked, "to_review": counts.review})
 
     return _asset
 

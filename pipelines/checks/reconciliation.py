@@ -13,11 +13,7 @@ from warehouse.schema import ROW_TABLES, ingest_file, quarantine
 def reconciliation_check(engine: sa.Engine, feed_name: str, report_date: date) -> dg.AssetCheckResult:
     rows = ROW_TABLES[feed_name]
     loaded = sa.select(sa.func.count()).where(rows.c.file_id == ingest_file.c.id).scalar_subquery()
-    held = (
-        sa.select(sa.func.count())
-        .where(quarantine.c.file_id == ingest_file.c.id)
-        .scalar_subquery()
-    )
+    held = sa.select(sa.func.count()).where(quarantine.c.file_id == ingest_file.c.id).scalar_subquery()
     q = sa.select(
         ingest_file.c.id, ingest_file.c.status, ingest_file.c.rows_in, ingest_file.c.rows_loaded,
         ingest_file.c.rows_quarantined, loaded.label("in_table"), held.label("quarantine_entries"),

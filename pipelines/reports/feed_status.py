@@ -19,7 +19,11 @@ def _preferred_newest(files: pd.DataFrame, preference: list[str]) -> str | None:
     if files.empty:
         return None
     ranked = files.assign(
-        _pref=files["name"].str.rsplit(".", n=1).str[-1].str.lower().map(lambda e: -preference.index(e) if e in preference else -99)
+        _pref=files["name"]
+        .str.rsplit(".", n=1)
+        .str[-1]
+        .str.lower()
+        .map(lambda e: -preference.index(e) if e in preference else -99)
     )
     return str(ranked.sort_values(["file_date", "_pref", "file_time", "name"]).iloc[-1]["name"])
 

@@ -71,7 +71,9 @@ def _shape(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         # Natural order for offence seq ("2" before "10"), then text for everything else.
         keys = {c: (pd.to_numeric(out[c], errors="coerce") if c == "offence_seq" else out[c].astype(str)) for c in order}
         out = out.assign(**{f"_k{i}": keys[c] for i, c in enumerate(order)})
-        out = out.sort_values([f"_k{i}" for i in range(len(order))], kind="stable").drop(columns=[f"_k{i}" for i in range(len(order))])
+        out = out.sort_values([f"_k{i}" for i in range(len(order))], kind="stable").drop(
+            columns=[f"_k{i}" for i in range(len(order))]
+        )
     return out.reset_index(drop=True)
 
 
@@ -94,11 +96,11 @@ def build_reports(engine: sa.Engine, report_date: date, config: HubConfig) -> li
     appointments = attendance[attendance["record_type"] == "APPOINTMENT"]
     changes = attendance[attendance["record_type"] == "STATUS_CHANGE"]
 
+    def of(division: str, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[frame["managing_division"] == division] if not frame.empty else frame
+
     reports = []
     for division, division_name in config.divisions.items():
-        def mine(frame: pd.DataFrame) -> pd.DataFrame:
-            return frame[frame["managing_division"] == division] if not frame.empty else frame
-
         reports.append(
             DailyReport(
                 report_date,
@@ -107,11 +109,11 @@ def build_reports(engine: sa.Engine, report_date: date, config: HubConfig) -> li
                 division_name,
                 {
                     "arrests": _shape("arrests", arrests),  # every member's arrests, in every division
-                    "court_results": _shape("court_results", mine(court)),
-                    "attendance": _shape("attendance", mine(appointments)),
-                    "status_changes": _shape("status_changes", mine(changes)),
-                    "releases": _shape("releases", mine(releases)),
-                    "reviews": _shape("reviews", mine(reviews)),
+                    "court_results": _shape("court_results", of(division, court)),
+                    "attendance": _shape("attendance", of(division, appointments)),
+                    "status_changes": _shape("status_changes", of(division, changes)),
+                    "releases": _shape("releases", of(division, releases)),
+                    "reviews": _shape("reviews", of(division, reviews)),
                     "feeds": feeds,
                 },
             )

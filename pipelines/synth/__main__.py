@@ -20,8 +20,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     summary = generate(args.out_dir, end_date=args.end_date, days=args.days, seed=args.seed, scale=args.scale)
-    print(f"{summary.files} files, {summary.first_date} to {summary.end_date}, "
-          f"{time.perf_counter() - started:.1f}s; inbox {summary.inbox}, truth {summary.truth}")
+    print(
+        f"{summary.files} files, {summary.first_date} to {summary.end_date}, "
+        f"{time.perf_counter() - started:.1f}s; inbox {summary.inbox}, truth {summary.truth}"
+    )
     for feed, rows in summary.rows_per_feed.items():
         print(f"  {feed:16} {rows:>10} rows")
 

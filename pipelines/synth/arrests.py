@@ -29,9 +29,20 @@ from pipelines.synth.population import World
 from pipelines.synth.randomness import scaled, stream, weighted
 
 COLUMNS = [
-    "custody_ref", "niche_nominal_id", "pnc_id", "surname", "forenames", "date_of_birth",
-    "arrest_datetime", "arrest_division", "custody_suite", "offence_code", "offence_description",
-    "outcome", "outcome_datetime", "next_court_date",
+    "custody_ref",
+    "niche_nominal_id",
+    "pnc_id",
+    "surname",
+    "forenames",
+    "date_of_birth",
+    "arrest_datetime",
+    "arrest_division",
+    "custody_suite",
+    "offence_code",
+    "offence_description",
+    "outcome",
+    "outcome_datetime",
+    "next_court_date",
 ]
 LEEDS_SUITE = ("EL", "Elland Road")
 OTHER_SUITES = [("TH", "Trafalgar House (Bradford)"), ("HV", "Havertop (Wakefield)"), ("HF", "Huddersfield")]
@@ -140,8 +151,13 @@ def _arrest_time(rng: random.Random, day: date) -> datetime:
 
 
 def _arrest(
-    rng: random.Random, world: World, refs: _Refs, person: Person, at: datetime,
-    outcome: str | None = None, outcome_after: timedelta | None = None,
+    rng: random.Random,
+    world: World,
+    refs: _Refs,
+    person: Person,
+    at: datetime,
+    outcome: str | None = None,
+    outcome_after: timedelta | None = None,
 ) -> _Arrest:
     member = world.member_of.get(person.person_id)
     home = member.placement(at.date()).division if member else person.division
@@ -160,8 +176,15 @@ def _arrest(
         outcome_after = timedelta(minutes=rng.randint(hours[0] * 60, hours[1] * 60))
     outcome_at = at + outcome_after
     arrest = _Arrest(
-        ref=refs.next(suite_code, at), person=person, at=at, division=division, suite=suite,
-        offence=(code, title), outcome=outcome, outcome_at=outcome_at, dob=person.dob,
+        ref=refs.next(suite_code, at),
+        person=person,
+        at=at,
+        division=division,
+        suite=suite,
+        offence=(code, title),
+        outcome=outcome,
+        outcome_at=outcome_at,
+        dob=person.dob,
     )
     if outcome == "CHARGED":
         court = YOUTH_COURT if person.young else ADULT_COURT
@@ -183,9 +206,16 @@ def _deliberate(rng: random.Random, world: World, plan: MessPlan, refs: _Refs) -
     made: list[_Arrest] = []
 
     def add(
-        member: Member, at: datetime, note: tuple[str, str], *, outcome: str | None = None,
-        outcome_after: timedelta | None = None, niche: str | None = None, pnc: str | None = None,
-        dob: date | None | bool = True, expect_certain: bool = True,
+        member: Member,
+        at: datetime,
+        note: tuple[str, str],
+        *,
+        outcome: str | None = None,
+        outcome_after: timedelta | None = None,
+        niche: str | None = None,
+        pnc: str | None = None,
+        dob: date | None | bool = True,
+        expect_certain: bool = True,
     ) -> None:
         """One deliberate arrest; identifiers given here replace what NICHE would hold."""
         arrest = _arrest(rng, world, refs, member.person, at, outcome, outcome_after)
@@ -201,26 +231,51 @@ def _deliberate(rng: random.Random, world: World, plan: MessPlan, refs: _Refs) -
     first, second = plan.arrest_boundary
     add(first, datetime.combine(d1, time(0, 0)), ("boundary_times", f"{first.iom_id} arrested at D-1 00:00"))
     add(second, datetime.combine(d1, time(23, 59)), ("boundary_times", f"{second.iom_id} arrested at D-1 23:59"))
-    add(plan.arrest_updated, datetime.combine(d1, time(9, 12)),
+    add(
+        plan.arrest_updated,
+        datetime.combine(d1, time(9, 12)),
         ("outcome_updates", f"{plan.arrest_updated.iom_id}: pending at first, outcome in a later file"),
-        outcome="CHARGED", outcome_after=timedelta(hours=7, minutes=20))
-    add(plan.arrest_pending, datetime.combine(d1, time(15, 20)),
+        outcome="CHARGED",
+        outcome_after=timedelta(hours=7, minutes=20),
+    )
+    add(
+        plan.arrest_pending,
+        datetime.combine(d1, time(15, 20)),
         ("pending_at_d", f"{plan.arrest_pending.iom_id}: still pending when D's report runs"),
-        outcome="RUI", outcome_after=timedelta(days=3))
+        outcome="RUI",
+        outcome_after=timedelta(days=3),
+    )
     swapped = plan.swapped.person
-    add(plan.swapped, datetime.combine(d1, time(17, 45)),
+    add(
+        plan.swapped,
+        datetime.combine(d1, time(17, 45)),
         ("uncertain_identities", f"{plan.swapped.iom_id}: no identifiers, day and month of birth swapped"),
-        niche="", pnc="", dob=swapped_day_month(swapped.dob), expect_certain=False)
+        niche="",
+        pnc="",
+        dob=swapped_day_month(swapped.dob),
+        expect_certain=False,
+    )
     wrong = plan.wrong_check.person
     assert wrong.pnc is not None
-    add(plan.wrong_check, datetime.combine(d1, time(11, 5)),
-        ("invalid_check_letters", f"{plan.wrong_check.iom_id}: PNC with a wrong check letter and no other "
-                                  "identifier; exact name and date of birth make it certain"),
-        niche="", pnc=wrong_check_letter(wrong.pnc))
+    add(
+        plan.wrong_check,
+        datetime.combine(d1, time(11, 5)),
+        (
+            "invalid_check_letters",
+            f"{plan.wrong_check.iom_id}: PNC with a wrong check letter and no other "
+            "identifier; exact name and date of birth make it certain",
+        ),
+        niche="",
+        pnc=wrong_check_letter(wrong.pnc),
+    )
     padded = plan.padded_niche.person
-    add(plan.padded_niche, datetime.combine(d1, time(13, 40)),
+    add(
+        plan.padded_niche,
+        datetime.combine(d1, time(13, 40)),
         ("identifier_case_whitespace", f"{plan.padded_niche.iom_id}: niche id in lower case with spaces"),
-        niche=f"  {(padded.niche or '').lower()} ", pnc="")
+        niche=f"  {(padded.niche or '').lower()} ",
+        pnc="",
+    )
     # A non-member with a wrong check letter, mid-period, still certain by niche id.
     other = next(p for p in world.others if p.pnc and p.niche and p.cp1252 and not p.prisoner)
     mid = plan.mid(0.45)
@@ -239,8 +294,10 @@ def _dst_arrests(rng: random.Random, world: World, plan: MessPlan, refs: _Refs) 
     made = []
     found = False
     for year in range(world.first.year, world.last.year + 1):
-        for day, kind in ((autumn_change(year), "autumn (01:30 happens twice)"),
-                          (spring_change(year), "spring (01:30 does not exist)")):
+        for day, kind in (
+            (autumn_change(year), "autumn (01:30 happens twice)"),
+            (spring_change(year), "spring (01:30 does not exist)"),
+        ):
             if world.first <= day <= plan.d1:
                 arrest = _arrest(rng, world, refs, rng.choice(pool), datetime.combine(day, time(1, 30)))
                 arrest.note = ("dst", f"arrest_datetime 01:30 on the {kind} changeover day {day.isoformat()}")
@@ -249,10 +306,20 @@ def _dst_arrests(rng: random.Random, world: World, plan: MessPlan, refs: _Refs) 
     if not found:
         year = world.first.year if autumn_change(world.first.year) < world.first else world.first.year - 1
         day = autumn_change(year)
-        arrest = _arrest(rng, world, refs, rng.choice(pool), datetime.combine(day, time(1, 30)),
-                         outcome="NFA", outcome_after=timedelta(hours=5))
-        arrest.note = ("dst", f"a late-recorded arrest at 01:30 on the autumn changeover day {day.isoformat()} "
-                              "(before the period; 01:30 happened twice that night)")
+        arrest = _arrest(
+            rng,
+            world,
+            refs,
+            rng.choice(pool),
+            datetime.combine(day, time(1, 30)),
+            outcome="NFA",
+            outcome_after=timedelta(hours=5),
+        )
+        arrest.note = (
+            "dst",
+            f"a late-recorded arrest at 01:30 on the autumn changeover day {day.isoformat()} "
+            "(before the period; 01:30 happened twice that night)",
+        )
         arrest.outcome_at = datetime.combine(plan.mid(0.5), time(7, 0))
         arrest.closed_only = True
         made.append(arrest)
@@ -311,7 +378,9 @@ def _row(world: World, arrest: _Arrest, final: bool) -> Row:
     }
     judged, certain = world.index.judge(
         {IdKind.NICHE_NOMINAL_ID: arrest.niche, IdKind.PNC_ID: arrest.pnc},
-        person.surname, person.forenames, arrest.dob,
+        person.surname,
+        person.forenames,
+        arrest.dob,
     )
     identity = "certain" if certain and judged == person.person_id else "uncertain"
     if (identity == "certain") != arrest.expect_certain:
@@ -351,10 +420,15 @@ def _deliveries(world: World, plan: MessPlan, arrests: list[_Arrest], times: lis
         rng = stream(world.seed, "arrests-arrival", moment)
         arrived = moment + timedelta(minutes=rng.randint(2, 9), seconds=rng.randint(0, 59))
         yield Delivery(
-            feed="arrests", name=name, file_date=moment.date(), arrived=arrived,
+            feed="arrests",
+            name=name,
+            file_date=moment.date(),
+            arrived=arrived,
             payload=render_csv(COLUMNS, rows, encoding="cp1252", crlf=True),
-            records=csv_records("arrests", name, rows), rows=len(rows),
-            quarantined_rows=sum(row.quarantine is not None for row in rows), notes=csv_notes(name, rows),
+            records=csv_records("arrests", name, rows),
+            rows=len(rows),
+            quarantined_rows=sum(row.quarantine is not None for row in rows),
+            notes=csv_notes(name, rows),
         )
 
 

@@ -26,8 +26,19 @@ from pipelines.synth.population import World
 from pipelines.synth.randomness import scaled, stream, weighted
 
 COLUMNS = [
-    "agency", "record_id", "record_type", "iom_id", "agency_ref", "pnc_id", "surname", "forenames",
-    "date_of_birth", "event_datetime", "appointment_type", "outcome", "status",
+    "agency",
+    "record_id",
+    "record_type",
+    "iom_id",
+    "agency_ref",
+    "pnc_id",
+    "surname",
+    "forenames",
+    "date_of_birth",
+    "event_datetime",
+    "appointment_type",
+    "outcome",
+    "status",
 ]
 DRIFT_COLUMN = "keyworker_notes"
 
@@ -75,7 +86,8 @@ class _Agency:
         self._next_record = rng.randint(10_000, 90_000)
         recent = world.first - timedelta(days=180)
         member_clients = [
-            m for m in world.members
+            m
+            for m in world.members
             if (m.deselected_on is None or m.deselected_on >= recent) and self._eligible(m.person, rng, member=True)
         ]
         others = [p for p in world.others if not p.prisoner and self._eligible(p, rng, member=False)]
@@ -174,10 +186,16 @@ def generate(world: World, plan: MessPlan) -> Iterator[Delivery]:
                 arrived = plan.corrected_arrival
                 notes.extend(correction_notes)
             delivery = Delivery(
-                feed="attendance", name=file_name, file_date=day, arrived=arrived, payload=payload,
-                records=csv_records("attendance", file_name, rows), rows=len(rows),
+                feed="attendance",
+                name=file_name,
+                file_date=day,
+                arrived=arrived,
+                payload=payload,
+                records=csv_records("attendance", file_name, rows),
+                rows=len(rows),
                 quarantined_rows=sum(r.quarantine is not None for r in rows),
-                original=original, notes=notes + csv_notes(file_name, rows),
+                original=original,
+                notes=notes + csv_notes(file_name, rows),
             )
             yield delivery
             if (name, day) == ("DIP", plan.impossible_source):
@@ -197,7 +215,9 @@ def _day_rows(rng: random.Random, world: World, agency: _Agency, day: date) -> l
         picks = [rng.choice(agency.clients) for _ in range(scaled(rng, 0.5, 3.0, world.scale))] if weekend else []
         due = [c for c in picks if c.person.at_liberty(day)]
     for client in due:
-        when = datetime.combine(day, time(client.slot // 60, client.slot % 60)) + timedelta(minutes=rng.choice((0, 0, 0, 15, -15)))
+        when = datetime.combine(day, time(client.slot // 60, client.slot % 60)) + timedelta(
+            minutes=rng.choice((0, 0, 0, 15, -15))
+        )
         rows.append(_appointment(rng, world, agency, client, when, _outcome(rng, client)))
     changes = STATUS_CHANGES.get(name)
     if changes and agency.clients and day.weekday() < 5:
@@ -212,8 +232,16 @@ def _day_rows(rng: random.Random, world: World, agency: _Agency, day: date) -> l
 def _outcome(rng: random.Random, client: _Client) -> str:
     attend = client.person.reliability if client.member else 0.8
     miss = 1 - attend
-    return weighted(rng, [("ATTENDED", attend), ("FAILED_TO_ATTEND", miss * 0.6), ("ACCEPTABLE_ABSENCE", miss * 0.25),
-                          ("RESCHEDULED", miss * 0.1), ("CANCELLED", miss * 0.05)])
+    return weighted(
+        rng,
+        [
+            ("ATTENDED", attend),
+            ("FAILED_TO_ATTEND", miss * 0.6),
+            ("ACCEPTABLE_ABSENCE", miss * 0.25),
+            ("RESCHEDULED", miss * 0.1),
+            ("CANCELLED", miss * 0.05),
+        ],
+    )
 
 
 def _identifiers(rng: random.Random, world: World, agency: _Agency, client: _Client, day: date) -> dict[str, str]:
@@ -238,8 +266,15 @@ def _ids_for_judge(agency: str, values: dict[str, str]) -> dict[IdKind, str | No
 
 
 def _finish(
-    world: World, agency: _Agency, person: Person, values: dict[str, str], dob: date | None,
-    fields: dict[str, object], *, expect_certain: bool = True, forenames: str | None = None,
+    world: World,
+    agency: _Agency,
+    person: Person,
+    values: dict[str, str],
+    dob: date | None,
+    fields: dict[str, object],
+    *,
+    expect_certain: bool = True,
+    forenames: str | None = None,
     note: tuple[str, str] | None = None,
 ) -> Row:
     values["surname"] = person.surname
@@ -258,30 +293,54 @@ def _dob_for(rng: random.Random, agency: _Agency, values: dict[str, str], person
 
 
 def _appointment(
-    rng: random.Random, world: World, agency: _Agency, client: _Client, when: datetime, outcome: str,
-    *, appointment_type: str | None = None, record_id: str | None = None, note: tuple[str, str] | None = None,
+    rng: random.Random,
+    world: World,
+    agency: _Agency,
+    client: _Client,
+    when: datetime,
+    outcome: str,
+    *,
+    appointment_type: str | None = None,
+    record_id: str | None = None,
+    note: tuple[str, str] | None = None,
 ) -> Row:
-    values = {"agency": agency.name, "record_id": record_id or agency.record_id(), "record_type": "APPOINTMENT",
-              **_identifiers(rng, world, agency, client, when.date()),
-              "event_datetime": iso_ts(when, seconds=agency.style.seconds),
-              "appointment_type": appointment_type or rng.choice(APPOINTMENT_TYPES[agency.name]),
-              "outcome": outcome, "status": ""}
+    values = {
+        "agency": agency.name,
+        "record_id": record_id or agency.record_id(),
+        "record_type": "APPOINTMENT",
+        **_identifiers(rng, world, agency, client, when.date()),
+        "event_datetime": iso_ts(when, seconds=agency.style.seconds),
+        "appointment_type": appointment_type or rng.choice(APPOINTMENT_TYPES[agency.name]),
+        "outcome": outcome,
+        "status": "",
+    }
     fields = _fields(values, when)
     return _finish(world, agency, client.person, values, _dob_for(rng, agency, values, client.person), fields, note=note)
 
 
 def _status_change(
-    rng: random.Random, world: World, agency: _Agency, client: _Client, day: date, status: str,
+    rng: random.Random,
+    world: World,
+    agency: _Agency,
+    client: _Client,
+    day: date,
+    status: str,
 ) -> Row:
     moment: date | datetime = day
     if not agency.style.status_as_date:
         moment = datetime.combine(day, time(rng.randint(9, 16), rng.choice((0, 15, 30, 45))))
     text = iso_date(moment) if not isinstance(moment, datetime) else iso_ts(moment, seconds=agency.style.seconds)
-    values = {"agency": agency.name, "record_id": agency.record_id(), "record_type": "STATUS_CHANGE",
-              **_identifiers(rng, world, agency, client, day), "event_datetime": text,
-              "appointment_type": "", "outcome": "", "status": status}
-    return _finish(world, agency, client.person, values, _dob_for(rng, agency, values, client.person),
-                   _fields(values, moment))
+    values = {
+        "agency": agency.name,
+        "record_id": agency.record_id(),
+        "record_type": "STATUS_CHANGE",
+        **_identifiers(rng, world, agency, client, day),
+        "event_datetime": text,
+        "appointment_type": "",
+        "outcome": "",
+        "status": status,
+    }
+    return _finish(world, agency, client.person, values, _dob_for(rng, agency, values, client.person), _fields(values, moment))
 
 
 def _fields(values: dict[str, str], moment: date | datetime | None) -> dict[str, object]:
@@ -308,7 +367,7 @@ def _client_for(agency: _Agency, member: Member, rng: random.Random) -> _Client:
     for client in agency.clients:
         if client.member is member:
             return client
-    ref = (member.person.crn if agency.name == "PROBATION" else member.person.yos_ref if agency.name == "YOS" else None)
+    ref = member.person.crn if agency.name == "PROBATION" else member.person.yos_ref if agency.name == "YOS" else None
     return _Client(member.person, member, ref or f"{agency.style.record_prefix[:3]}{rng.randint(100000, 999999)}R", 10 * 60)
 
 
@@ -316,88 +375,226 @@ def _client_for(agency: _Agency, member: Member, rng: random.Random) -> _Client:
 
 
 def _deliberate_rows(
-    rng: random.Random, world: World, plan: MessPlan, agency: _Agency, day: date, once: _Once,
+    rng: random.Random,
+    world: World,
+    plan: MessPlan,
+    agency: _Agency,
+    day: date,
+    once: _Once,
 ) -> list[Row]:
     rows: list[Row] = []
     name, d1 = agency.name, plan.d1
     if name == "DIP" and day == d1 - timedelta(days=1):
         client = _client_for(agency, plan.record_update, rng)
-        row = _appointment(rng, world, agency, client, datetime.combine(day, time(11, 0)), "FAILED_TO_ATTEND",
-                           appointment_type="Keyworker session")
+        row = _appointment(
+            rng,
+            world,
+            agency,
+            client,
+            datetime.combine(day, time(11, 0)),
+            "FAILED_TO_ATTEND",
+            appointment_type="Keyworker session",
+        )
         once.replaced_record_id = row.values["record_id"]
         rows.append(row)
     if day != d1:
         return rows
     if name == "PROBATION":
         first, second = (_client_for(agency, m, rng) for m in plan.boundary_appointments)
-        rows.append(_appointment(rng, world, agency, first, datetime.combine(day, time(0, 0)), "ATTENDED",
-                                 appointment_type="Approved premises curfew check",
-                                 note=("boundary_times", f"{plan.boundary_appointments[0].iom_id}: appointment at D-1 00:00")))
-        rows.append(_appointment(rng, world, agency, second, datetime.combine(day, time(23, 59)), "FAILED_TO_ATTEND",
-                                 appointment_type="Approved premises curfew check",
-                                 note=("boundary_times", f"{plan.boundary_appointments[1].iom_id}: appointment at D-1 23:59")))
+        rows.append(
+            _appointment(
+                rng,
+                world,
+                agency,
+                first,
+                datetime.combine(day, time(0, 0)),
+                "ATTENDED",
+                appointment_type="Approved premises curfew check",
+                note=("boundary_times", f"{plan.boundary_appointments[0].iom_id}: appointment at D-1 00:00"),
+            )
+        )
+        rows.append(
+            _appointment(
+                rng,
+                world,
+                agency,
+                second,
+                datetime.combine(day, time(23, 59)),
+                "FAILED_TO_ATTEND",
+                appointment_type="Approved premises curfew check",
+                note=("boundary_times", f"{plan.boundary_appointments[1].iom_id}: appointment at D-1 23:59"),
+            )
+        )
         holder, named = plan.conflict
-        values = {"agency": name, "record_id": agency.record_id(), "record_type": "APPOINTMENT",
-                  "iom_id": holder.iom_id, "agency_ref": "", "pnc_id": "",
-                  "event_datetime": iso_ts(datetime.combine(day, time(14, 30)), seconds=True),
-                  "appointment_type": "Supervision", "outcome": "ATTENDED", "status": ""}
-        rows.append(_finish(world, agency, named.person, values, named.person.dob,
-                            _fields(values, datetime.combine(day, time(14, 30))), expect_certain=False,
-                            note=("uncertain_identities", f"iom_id of {holder.iom_id} with the exact name and date of "
-                                  f"birth of {named.iom_id} (person_id is the named person)")))
+        values = {
+            "agency": name,
+            "record_id": agency.record_id(),
+            "record_type": "APPOINTMENT",
+            "iom_id": holder.iom_id,
+            "agency_ref": "",
+            "pnc_id": "",
+            "event_datetime": iso_ts(datetime.combine(day, time(14, 30)), seconds=True),
+            "appointment_type": "Supervision",
+            "outcome": "ATTENDED",
+            "status": "",
+        }
+        rows.append(
+            _finish(
+                world,
+                agency,
+                named.person,
+                values,
+                named.person.dob,
+                _fields(values, datetime.combine(day, time(14, 30))),
+                expect_certain=False,
+                note=(
+                    "uncertain_identities",
+                    f"iom_id of {holder.iom_id} with the exact name and date of "
+                    f"birth of {named.iom_id} (person_id is the named person)",
+                ),
+            )
+        )
     elif name == "DIP":
         nick = plan.nickname.person
         forename = first_forename(nick.forenames)
         nickname = nick.forenames.replace(forename, NICKNAMES[forename], 1)
-        rows.append(_bare_row(rng, world, agency, nick, day, time(10, 30), nick.dob, nickname,
-                              ("uncertain_identities", f"{plan.nickname.iom_id}: nickname {nickname!r}, no identifiers")))
-        rows.append(_bare_row(rng, world, agency, plan.no_dob.person, day, time(15, 0), None, None,
-                              ("uncertain_identities", f"{plan.no_dob.iom_id}: name only, no date of birth, no identifiers")))
+        rows.append(
+            _bare_row(
+                rng,
+                world,
+                agency,
+                nick,
+                day,
+                time(10, 30),
+                nick.dob,
+                nickname,
+                ("uncertain_identities", f"{plan.nickname.iom_id}: nickname {nickname!r}, no identifiers"),
+            )
+        )
+        rows.append(
+            _bare_row(
+                rng,
+                world,
+                agency,
+                plan.no_dob.person,
+                day,
+                time(15, 0),
+                None,
+                None,
+                ("uncertain_identities", f"{plan.no_dob.iom_id}: name only, no date of birth, no identifiers"),
+            )
+        )
         early, late = (_client_for(agency, m, rng) for m in plan.offday_appointments)
-        rows.append(_appointment(rng, world, agency, early, datetime.combine(day - timedelta(days=1), time(16, 0)),
-                                 "ATTENDED", appointment_type="Drug test",
-                                 note=("off_day_events", f"{plan.offday_appointments[0].iom_id}: D-2 appointment "
-                                                         "recorded late, in the D-1 file")))
-        rows.append(_appointment(rng, world, agency, late, datetime.combine(day + timedelta(days=1), time(9, 30)),
-                                 "CANCELLED", appointment_type="Keyworker session",
-                                 note=("off_day_events", f"{plan.offday_appointments[1].iom_id}: appointment on D, "
-                                                         "cancelled in advance, in the D-1 file")))
+        rows.append(
+            _appointment(
+                rng,
+                world,
+                agency,
+                early,
+                datetime.combine(day - timedelta(days=1), time(16, 0)),
+                "ATTENDED",
+                appointment_type="Drug test",
+                note=("off_day_events", f"{plan.offday_appointments[0].iom_id}: D-2 appointment recorded late, in the D-1 file"),
+            )
+        )
+        rows.append(
+            _appointment(
+                rng,
+                world,
+                agency,
+                late,
+                datetime.combine(day + timedelta(days=1), time(9, 30)),
+                "CANCELLED",
+                appointment_type="Keyworker session",
+                note=(
+                    "off_day_events",
+                    f"{plan.offday_appointments[1].iom_id}: appointment on D, cancelled in advance, in the D-1 file",
+                ),
+            )
+        )
         client = _client_for(agency, plan.record_update, rng)
-        rows.append(_appointment(rng, world, agency, client, datetime.combine(day - timedelta(days=1), time(11, 0)),
-                                 "ACCEPTABLE_ABSENCE", appointment_type="Keyworker session",
-                                 record_id=once.replaced_record_id,
-                                 note=("record_replaced", f"{plan.record_update.iom_id}: replaces the D-2 row with the "
-                                                          "same record_id (FAILED_TO_ATTEND -> ACCEPTABLE_ABSENCE)")))
+        rows.append(
+            _appointment(
+                rng,
+                world,
+                agency,
+                client,
+                datetime.combine(day - timedelta(days=1), time(11, 0)),
+                "ACCEPTABLE_ABSENCE",
+                appointment_type="Keyworker session",
+                record_id=once.replaced_record_id,
+                note=(
+                    "record_replaced",
+                    f"{plan.record_update.iom_id}: replaces the D-2 row with the "
+                    "same record_id (FAILED_TO_ATTEND -> ACCEPTABLE_ABSENCE)",
+                ),
+            )
+        )
         rows.append(_status_change(rng, world, agency, client, day, "TREATMENT_STARTED"))
     return rows
 
 
 def _bare_row(
-    rng: random.Random, world: World, agency: _Agency, person: Person, day: date, at: time,
-    dob: date | None, forenames: str | None, note: tuple[str, str],
+    rng: random.Random,
+    world: World,
+    agency: _Agency,
+    person: Person,
+    day: date,
+    at: time,
+    dob: date | None,
+    forenames: str | None,
+    note: tuple[str, str],
 ) -> Row:
     when = datetime.combine(day, at)
-    values = {"agency": agency.name, "record_id": agency.record_id(), "record_type": "APPOINTMENT",
-              "iom_id": "", "agency_ref": "", "pnc_id": "", "event_datetime": iso_ts(when, seconds=agency.style.seconds),
-              "appointment_type": "Keyworker session", "outcome": "ATTENDED", "status": ""}
-    return _finish(world, agency, person, values, dob, _fields(values, when), expect_certain=False,
-                   forenames=forenames, note=note)
+    values = {
+        "agency": agency.name,
+        "record_id": agency.record_id(),
+        "record_type": "APPOINTMENT",
+        "iom_id": "",
+        "agency_ref": "",
+        "pnc_id": "",
+        "event_datetime": iso_ts(when, seconds=agency.style.seconds),
+        "appointment_type": "Keyworker session",
+        "outcome": "ATTENDED",
+        "status": "",
+    }
+    return _finish(
+        world, agency, person, values, dob, _fields(values, when), expect_certain=False, forenames=forenames, note=note
+    )
 
 
 def _lowercase_iom_row(rng: random.Random, world: World, plan: MessPlan, agency: _Agency, day: date) -> Row:
     member = plan.lowercase_iom
     when = datetime.combine(day, time(13, 15))
-    values = {"agency": agency.name, "record_id": agency.record_id(), "record_type": "APPOINTMENT",
-              "iom_id": f" {member.iom_id.lower()}", "agency_ref": "", "pnc_id": "",
-              "event_datetime": iso_ts(when, seconds=agency.style.seconds),
-              "appointment_type": "Housing options interview", "outcome": "ATTENDED", "status": ""}
-    return _finish(world, agency, member.person, values, member.person.dob, _fields(values, when),
-                   note=("identifier_case_whitespace", f"{member.iom_id} written in lower case with a leading space"))
+    values = {
+        "agency": agency.name,
+        "record_id": agency.record_id(),
+        "record_type": "APPOINTMENT",
+        "iom_id": f" {member.iom_id.lower()}",
+        "agency_ref": "",
+        "pnc_id": "",
+        "event_datetime": iso_ts(when, seconds=agency.style.seconds),
+        "appointment_type": "Housing options interview",
+        "outcome": "ATTENDED",
+        "status": "",
+    }
+    return _finish(
+        world,
+        agency,
+        member.person,
+        values,
+        member.person.dob,
+        _fields(values, when),
+        note=("identifier_case_whitespace", f"{member.iom_id} written in lower case with a leading space"),
+    )
 
 
 def _plain_member_rows(world: World, rows: list[Row]) -> list[int]:
-    return [i for i, r in enumerate(rows) if r.note is None and r.person_id in world.member_of
-            and r.values["record_type"] == "APPOINTMENT" and r.quarantine is None]
+    return [
+        i
+        for i, r in enumerate(rows)
+        if r.note is None and r.person_id in world.member_of and r.values["record_type"] == "APPOINTMENT" and r.quarantine is None
+    ]
 
 
 def _enough_for_correction(rng: random.Random, world: World, agency: _Agency, day: date, rows: list[Row]) -> list[Row]:
@@ -410,15 +607,21 @@ def _enough_for_correction(rng: random.Random, world: World, agency: _Agency, da
             break
         if client.member is not None and client.person.person_id not in present and client.person.at_liberty(day):
             when = datetime.combine(day, time(client.slot // 60, client.slot % 60))
-            extra.append(_appointment(rng, world, agency, client, when, _outcome(rng, client),
-                                      appointment_type="Weekend reporting"))
+            extra.append(
+                _appointment(rng, world, agency, client, when, _outcome(rng, client), appointment_type="Weekend reporting")
+            )
             present.add(client.person.person_id)
             wanted -= 1
     return extra
 
 
 def _correct(
-    rng: random.Random, world: World, agency: _Agency, day: date, rows: list[Row], file_name: str,
+    rng: random.Random,
+    world: World,
+    agency: _Agency,
+    day: date,
+    rows: list[Row],
+    file_name: str,
 ) -> tuple[list[Row], list[tuple[str, dict[str, object]]]]:
     """The corrected redelivery: one outcome changed, one row withdrawn, one row added."""
     plain = _plain_member_rows(world, rows)
@@ -428,24 +631,41 @@ def _correct(
     corrected = list(rows)
     before = rows[changed_at]
     after_outcome = "ACCEPTABLE_ABSENCE" if before.values["outcome"] == "FAILED_TO_ATTEND" else "FAILED_TO_ATTEND"
-    corrected[changed_at] = replace(before, values={**before.values, "outcome": after_outcome},
-                                    fields={**before.fields, "outcome": after_outcome},
-                                    note=("corrected_files", f"outcome {before.values['outcome']} -> {after_outcome}"))
+    corrected[changed_at] = replace(
+        before,
+        values={**before.values, "outcome": after_outcome},
+        fields={**before.fields, "outcome": after_outcome},
+        note=("corrected_files", f"outcome {before.values['outcome']} -> {after_outcome}"),
+    )
     dropped = rows[dropped_at]
     del corrected[dropped_at]
     present = {r.person_id for r in rows}
-    newcomer = next(c for c in agency.clients
-                    if c.member is not None and c.person.person_id not in present and c.member.active_on(day)
-                    and c.person.at_liberty(day))
-    added = _appointment(rng, world, agency, newcomer, datetime.combine(day, time(16, 30)), "ATTENDED",
-                         appointment_type="Home visit",
-                         note=("corrected_files", "row added by the correction"))
+    newcomer = next(
+        c
+        for c in agency.clients
+        if c.member is not None and c.person.person_id not in present and c.member.active_on(day) and c.person.at_liberty(day)
+    )
+    added = _appointment(
+        rng,
+        world,
+        agency,
+        newcomer,
+        datetime.combine(day, time(16, 30)),
+        "ATTENDED",
+        appointment_type="Home visit",
+        note=("corrected_files", "row added by the correction"),
+    )
     corrected.append(added)
-    notes: list[tuple[str, dict[str, object]]] = [("corrected_files", {
-        "file": file_name,
-        "note": f"redelivered with different bytes: record {before.values['record_id']} outcome changed, "
+    notes: list[tuple[str, dict[str, object]]] = [
+        (
+            "corrected_files",
+            {
+                "file": file_name,
+                "note": f"redelivered with different bytes: record {before.values['record_id']} outcome changed, "
                 f"record {dropped.values['record_id']} withdrawn, record {added.values['record_id']} added",
-    })]
+            },
+        )
+    ]
     return corrected, notes
 
 
@@ -454,10 +674,21 @@ def _impossible_copy(plan: MessPlan, source: Delivery, rows: list[Row], header: 
     reason = "file name carries an impossible date"
     records = csv_records("attendance", name, [replace(r, quarantine=reason) for r in rows])
     return Delivery(
-        feed="attendance", name=name, file_date=None, arrived=source.arrived + timedelta(minutes=47),
-        payload=source.payload, records=records, rows=len(rows), quarantined_rows=len(rows), rejected_whole=True,
-        notes=[("impossible_file_name", {"file": name, "note": f"a resend of {source.name} under a mistyped date; "
-                                                               "quarantined whole"})],
+        feed="attendance",
+        name=name,
+        file_date=None,
+        arrived=source.arrived + timedelta(minutes=47),
+        payload=source.payload,
+        records=records,
+        rows=len(rows),
+        quarantined_rows=len(rows),
+        rejected_whole=True,
+        notes=[
+            (
+                "impossible_file_name",
+                {"file": name, "note": f"a resend of {source.name} under a mistyped date; quarantined whole"},
+            )
+        ],
     )
 
 
@@ -471,8 +702,9 @@ def _break_rows(breaks: dict[str, tuple[str, date]], agency: str, day: date, row
         if who != agency or day < when:
             continue
         wanted_type = "STATUS_CHANGE" if kind == "no_status" else "APPOINTMENT"
-        target = next((r for r in rows if r.note is None and r.quarantine is None
-                       and r.values["record_type"] == wanted_type), None)
+        target = next(
+            (r for r in rows if r.note is None and r.quarantine is None and r.values["record_type"] == wanted_type), None
+        )
         if target is None:
             continue
         del breaks[kind]

@@ -35,8 +35,15 @@ OFFENCES: list[tuple[str, str, float]] = [
 ]
 
 ARREST_OUTCOMES: list[tuple[str, float]] = [
-    ("CHARGED", 22), ("CHARGED_REMANDED", 8), ("BAILED", 10), ("RUI", 18), ("NFA", 17),
-    ("CAUTION", 6), ("CONDITIONAL_CAUTION", 4), ("COMMUNITY_RESOLUTION", 8), ("TRANSFERRED", 3),
+    ("CHARGED", 22),
+    ("CHARGED_REMANDED", 8),
+    ("BAILED", 10),
+    ("RUI", 18),
+    ("NFA", 17),
+    ("CAUTION", 6),
+    ("CONDITIONAL_CAUTION", 4),
+    ("COMMUNITY_RESOLUTION", 8),
+    ("TRANSFERRED", 3),
 ]
 
 # CJS result codes (code, text) by what a hearing did.

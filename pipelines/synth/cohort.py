@@ -21,10 +21,30 @@ from pipelines.synth.randomness import stream
 from pipelines.synth.truth import TruthWriter, dumps
 
 COLUMNS = [
-    "iom_id", "surname", "forenames", "date_of_birth", "gender", "pnc_id", "cro_number",
-    "niche_nominal_id", "noms_number", "crn", "yos_ref", "postcode", "managing_division",
-    "cohort_type", "strand", "status", "nominated_by", "case_manager_agency", "risk_level",
-    "selected_on", "deselected_on", "deselection_reason", "support_plan_agreed_on", "next_review_due",
+    "iom_id",
+    "surname",
+    "forenames",
+    "date_of_birth",
+    "gender",
+    "pnc_id",
+    "cro_number",
+    "niche_nominal_id",
+    "noms_number",
+    "crn",
+    "yos_ref",
+    "postcode",
+    "managing_division",
+    "cohort_type",
+    "strand",
+    "status",
+    "nominated_by",
+    "case_manager_agency",
+    "risk_level",
+    "selected_on",
+    "deselected_on",
+    "deselection_reason",
+    "support_plan_agreed_on",
+    "next_review_due",
 ]
 
 
@@ -59,15 +79,30 @@ def snapshots(world: World, plan: MessPlan, truth: TruthWriter) -> Iterator[Deli
                 lines[position] = csv_line([{**broken.values, "managing_division": ""}[c] for c in COLUMNS])
                 del registers[position]
                 quarantined = 1
-                notes.append(("broken_rows", {"file": name, "line": position + 2,
-                                              "note": f"{broken.values['iom_id']} without managing_division; "
-                                                      "left out of that day's register in truth"}))
+                notes.append(
+                    (
+                        "broken_rows",
+                        {
+                            "file": name,
+                            "line": position + 2,
+                            "note": f"{broken.values['iom_id']} without managing_division; "
+                            "left out of that day's register in truth",
+                        },
+                    )
+                )
         truth.register(day, registers)
         arrived = datetime.combine(day, time(3, rng.randint(2, 40), rng.randint(0, 59)))
         payload = b"\xef\xbb\xbf" + (header + "".join(lines)).encode("utf-8")
         yield Delivery(
-            feed="cohort", name=name, file_date=day, arrived=arrived, payload=payload, records=[],
-            rows=len(lines), quarantined_rows=quarantined, notes=notes,
+            feed="cohort",
+            name=name,
+            file_date=day,
+            arrived=arrived,
+            payload=payload,
+            records=[],
+            rows=len(lines),
+            quarantined_rows=quarantined,
+            notes=notes,
         )
 
 
@@ -127,18 +162,19 @@ def _render(member: Member, day: date) -> _Rendered | None:
         "support_plan_agreed_on": iso_date(plan),
         "next_review_due": iso_date(review),
     }
-    entry = dumps({
-        "iom_id": member.iom_id,
-        "person_id": person.person_id,
-        "surname": person.surname,
-        "forenames": person.forenames,
-        "managing_division": placement.division,
-        "status": status,
-        "selected_on": values["selected_on"] or None,
-        "deselected_on": values["deselected_on"] or None,
-        "next_review_due": values["next_review_due"] or None,
-        "support_plan_agreed_on": values["support_plan_agreed_on"] or None,
-        "case_manager_agency": values["case_manager_agency"] or None,
-    })
+    entry = dumps(
+        {
+            "iom_id": member.iom_id,
+            "person_id": person.person_id,
+            "surname": person.surname,
+            "forenames": person.forenames,
+            "managing_division": placement.division,
+            "status": status,
+            "selected_on": values["selected_on"] or None,
+            "deselected_on": values["deselected_on"] or None,
+            "next_review_due": values["next_review_due"] or None,
+            "support_plan_agreed_on": values["support_plan_agreed_on"] or None,
+            "case_manager_agency": values["case_manager_agency"] or None,
+        }
+    )
     return _Rendered(values, csv_line([values[c] for c in COLUMNS]), entry)
-

@@ -18,8 +18,14 @@ from xml.sax.saxutils import escape
 
 from pipelines.identifiers import IdKind
 from pipelines.synth.catalogue import (
-    COMMITTED_FOR_SENTENCE, DISMISSED, OFFENCES, REMANDS, SENT_FOR_TRIAL, SENTENCES_ADULT,
-    SENTENCES_YOUTH, WITHDRAWN,
+    COMMITTED_FOR_SENTENCE,
+    DISMISSED,
+    OFFENCES,
+    REMANDS,
+    SENT_FOR_TRIAL,
+    SENTENCES_ADULT,
+    SENTENCES_YOUTH,
+    WITHDRAWN,
 )
 from pipelines.synth.clock import iso_date
 from pipelines.synth.idforms import written_pnc
@@ -108,7 +114,9 @@ class _Pool:
 
 
 def generate(
-    world: World, plan: MessPlan, appearances: dict[tuple[str, date], list[Appearance]],
+    world: World,
+    plan: MessPlan,
+    appearances: dict[tuple[str, date], list[Appearance]],
 ) -> Iterator[Delivery]:
     members = [m.person for m in world.members]
     others = [p for p in world.others if not p.prisoner]
@@ -134,25 +142,52 @@ def generate(
 
             if _take(pending, "members", court, day):
                 cases.extend(_member_cases(rng, world, plan, day, urns))
-                notes.append(("court_members_on_d1", {"file": name, "note": "cohort members heard on D-1: "
-                              + ", ".join(m.iom_id for m in plan.court_members)}))
+                notes.append(
+                    (
+                        "court_members_on_d1",
+                        {"file": name, "note": "cohort members heard on D-1: " + ", ".join(m.iom_id for m in plan.court_members)},
+                    )
+                )
             if cases and _take(pending, "no_title", court, day):
                 offence = cases[0].defendants[0].offences[-1]
                 offence.title, offence.quarantine = None, "Offence without title"
-                notes.append(("broken_rows", {"file": name, "path": _path(1, 1, len(cases[0].defendants[0].offences)),
-                                              "note": "Offence without title"}))
+                notes.append(
+                    (
+                        "broken_rows",
+                        {
+                            "file": name,
+                            "path": _path(1, 1, len(cases[0].defendants[0].offences)),
+                            "note": "Offence without title",
+                        },
+                    )
+                )
             if cases and _take(pending, "no_surname", court, day):
                 defendant = cases[-1].defendants[0]
                 defendant.surname, defendant.quarantine = "", "Defendant without surname"
-                notes.append(("broken_rows", {"file": name, "path": f"/CourtResults/Case[{len(cases)}]/Defendant[1]",
-                                              "note": "Defendant without surname: each of its offences quarantined"}))
+                notes.append(
+                    (
+                        "broken_rows",
+                        {
+                            "file": name,
+                            "path": f"/CourtResults/Case[{len(cases)}]/Defendant[1]",
+                            "note": "Defendant without surname: each of its offences quarantined",
+                        },
+                    )
+                )
             if _has_next_hearing(cases) and _take(pending, "double_next", court, day):
                 _force_double_next(cases, name, notes)
             if _take(pending, "moved_hearing", court, day):
                 hearing_day = day - timedelta(days=1 if day.weekday() else 3)
-                notes.append(("hearing_date_differs_from_file_name", {
-                    "file": name, "note": f"hearing_date attribute is {hearing_day.isoformat()}: that, not the "
-                                          "file name, dates the hearing"}))
+                notes.append(
+                    (
+                        "hearing_date_differs_from_file_name",
+                        {
+                            "file": name,
+                            "note": f"hearing_date attribute is {hearing_day.isoformat()}: that, not the "
+                            "file name, dates the hearing",
+                        },
+                    )
+                )
             yield _delivery(world, rng, court, day, hearing_day, name, cases, notes)
 
 
@@ -202,8 +237,13 @@ class _Urns:
 
 
 def _list_for(
-    rng: random.Random, world: World, court: str, day: date, first_appearances: list[Appearance],
-    pools: dict[str, _Pool], urns: _Urns,
+    rng: random.Random,
+    world: World,
+    court: str,
+    day: date,
+    first_appearances: list[Appearance],
+    pools: dict[str, _Pool],
+    urns: _Urns,
 ) -> list[_Case]:
     cases = [
         _Case(urns.next(day), [_defendant(rng, world, court, day, a.person, "first", a.offence, a.remanded)])
@@ -238,8 +278,14 @@ def _member_cases(rng: random.Random, world: World, plan: MessPlan, day: date, u
 
 
 def _defendant(
-    rng: random.Random, world: World, court: str, day: date, person: Person, stage: str,
-    offence: tuple[str, str] | None, remanded: bool,
+    rng: random.Random,
+    world: World,
+    court: str,
+    day: date,
+    person: Person,
+    stage: str,
+    offence: tuple[str, str] | None,
+    remanded: bool,
 ) -> _Defendant:
     count = 1 if offence else weighted(rng, [(1, 65), (2, 25), (3, 10)])
     picked = [offence] if offence else []
@@ -295,9 +341,16 @@ def _defendant(
     if has_ids and (pnc or cro) and rng.random() < 0.05:
         dob = None
     return _Defendant(
-        person=person, surname=person.surname, forenames=person.forenames, dob=dob, pnc=pnc, cro=cro or "",
-        postcode=person.postcode if rng.random() < 0.8 else "", remand=remand,
-        present=not (remand == "PR" and rng.random() < 0.3), offences=offences,
+        person=person,
+        surname=person.surname,
+        forenames=person.forenames,
+        dob=dob,
+        pnc=pnc,
+        cro=cro or "",
+        postcode=person.postcode if rng.random() < 0.8 else "",
+        remand=remand,
+        present=not (remand == "PR" and rng.random() < 0.3),
+        offences=offences,
     )
 
 
@@ -313,9 +366,16 @@ def _force_double_next(cases: list[_Case], name: str, notes: list[tuple[str, dic
                     first_date, target = offence.next_hearings[0]
                     # Listed later first in document order, so "earliest" is not "first".
                     offence.next_hearings.insert(0, (first_date + timedelta(days=14), target))
-                    notes.append(("double_next_hearing", {
-                        "file": name, "path": _path(case_no, defendant_no, offence_no),
-                        "note": f"two NextHearing elements; the earliest ({first_date.isoformat()}) counts"}))
+                    notes.append(
+                        (
+                            "double_next_hearing",
+                            {
+                                "file": name,
+                                "path": _path(case_no, defendant_no, offence_no),
+                                "note": f"two NextHearing elements; the earliest ({first_date.isoformat()}) counts",
+                            },
+                        )
+                    )
                     return
 
 
@@ -328,13 +388,21 @@ def _attr(name: str, value: str) -> str:
 
 
 def _delivery(
-    world: World, rng: random.Random, court: str, day: date, hearing_day: date, name: str,
-    cases: list[_Case], notes: list[tuple[str, dict[str, object]]],
+    world: World,
+    rng: random.Random,
+    court: str,
+    day: date,
+    hearing_day: date,
+    name: str,
+    cases: list[_Case],
+    notes: list[tuple[str, dict[str, object]]],
 ) -> Delivery:
     court_name = COURTS[court][0]
-    out = ['<?xml version="1.0" encoding="UTF-8"?>\n',
-           f"<CourtResults{_attr('court_code', court)}{_attr('court_name', court_name)}"
-           f"{_attr('hearing_date', hearing_day.isoformat())}>\n"]
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n',
+        f"<CourtResults{_attr('court_code', court)}{_attr('court_name', court_name)}"
+        f"{_attr('hearing_date', hearing_day.isoformat())}>\n",
+    ]
     records: list[dict[str, object]] = []
     quarantined = 0
     for case_no, case in enumerate(cases, start=1):
@@ -353,7 +421,9 @@ def _delivery(
             out.append(f"    <Defendant{attrs}>\n")
             person_id, certain = world.index.judge(
                 {IdKind.PNC_ID: defendant.pnc, IdKind.CRO_NUMBER: defendant.cro},
-                defendant.surname, defendant.forenames, defendant.dob,
+                defendant.surname,
+                defendant.forenames,
+                defendant.dob,
             )
             identity = "certain" if (person_id, certain) == (defendant.person.person_id, True) else "uncertain"
             if identity != "certain" and defendant.quarantine is None:
@@ -371,31 +441,44 @@ def _delivery(
                 out.append("      </Offence>\n")
                 quarantine = defendant.quarantine or offence.quarantine
                 quarantined += quarantine is not None
-                records.append({
-                    "feed": "court_results", "file": name, "path": _path(case_no, defendant_no, offence_no),
-                    "person_id": defendant.person.person_id, "identity": identity, "quarantine": quarantine,
-                    "fields": {
-                        "court_code": court,
-                        "hearing_date": hearing_day.isoformat(),
-                        "urn": case.urn,
-                        "defendant_index": defendant_no,
-                        "offence_seq": int(offence.seq),
-                        "offence_title": offence.title,
-                        "result_codes": [code for code, _ in offence.results],
-                        "remand_status": defendant.remand,
-                        "next_hearing_date": iso_date(min(d for d, _ in offence.next_hearings))
-                        if offence.next_hearings else None,
-                    },
-                })
+                records.append(
+                    {
+                        "feed": "court_results",
+                        "file": name,
+                        "path": _path(case_no, defendant_no, offence_no),
+                        "person_id": defendant.person.person_id,
+                        "identity": identity,
+                        "quarantine": quarantine,
+                        "fields": {
+                            "court_code": court,
+                            "hearing_date": hearing_day.isoformat(),
+                            "urn": case.urn,
+                            "defendant_index": defendant_no,
+                            "offence_seq": int(offence.seq),
+                            "offence_title": offence.title,
+                            "result_codes": [code for code, _ in offence.results],
+                            "remand_status": defendant.remand,
+                            "next_hearing_date": iso_date(min(d for d, _ in offence.next_hearings))
+                            if offence.next_hearings
+                            else None,
+                        },
+                    }
+                )
             out.append("    </Defendant>\n")
         out.append("  </Case>\n")
     out.append("</CourtResults>\n")
     # Results are sent overnight, after the court's day is closed.
     arrived = datetime.combine(day + timedelta(days=1), time(4, rng.randint(5, 55), rng.randint(0, 59)))
     return Delivery(
-        feed="court_results", name=name, file_date=day, arrived=arrived,
-        payload="".join(out).encode("utf-8"), records=records, rows=len(records),
-        quarantined_rows=quarantined, notes=notes,
+        feed="court_results",
+        name=name,
+        file_date=day,
+        arrived=arrived,
+        payload="".join(out).encode("utf-8"),
+        records=records,
+        rows=len(records),
+        quarantined_rows=quarantined,
+        notes=notes,
     )
 
 
@@ -404,4 +487,3 @@ def by_court_day(items: list[tuple[str, date, Appearance]]) -> dict[tuple[str, d
     for court, day, appearance in items:
         grouped[(court, day)].append(appearance)
     return grouped
-

@@ -28,30 +28,34 @@ class Inbox:
         _write(path, delivery.payload, epoch(delivery.arrived))
         self.latest_arrival = max(self.latest_arrival, epoch(delivery.arrived))
         late = delivery.file_date is not None and delivery.arrived > self._due.due_at(delivery.feed, delivery.file_date)
-        self._truth.files.append({
-            "feed": delivery.feed,
-            "name": delivery.name,
-            "file_date": delivery.file_date.isoformat() if delivery.file_date else None,
-            "arrived": truth_ts(delivery.arrived),
-            "late": late,
-            "rows": delivery.rows,
-            "quarantined_rows": delivery.quarantined_rows,
-            "rejected_whole": delivery.rejected_whole,
-            "corrected": delivery.original is not None,
-        })
+        self._truth.files.append(
+            {
+                "feed": delivery.feed,
+                "name": delivery.name,
+                "file_date": delivery.file_date.isoformat() if delivery.file_date else None,
+                "arrived": truth_ts(delivery.arrived),
+                "late": late,
+                "rows": delivery.rows,
+                "quarantined_rows": delivery.quarantined_rows,
+                "rejected_whole": delivery.rejected_whole,
+                "corrected": delivery.original is not None,
+            }
+        )
         self._truth.records(delivery.records)
         for category, entry in delivery.notes:
             self._truth.note(category, entry)
         if delivery.original is not None:
             payload, arrived = delivery.original
             _write(self._redeliveries / delivery.feed / delivery.name, payload, epoch(arrived))
-            self._truth.redeliveries.append({
-                "feed": delivery.feed,
-                "name": delivery.name,
-                "original": f"redeliveries/{delivery.feed}/{delivery.name}",
-                "original_arrived": truth_ts(arrived),
-                "note": "first version; the inbox holds the correction, which replaces it",
-            })
+            self._truth.redeliveries.append(
+                {
+                    "feed": delivery.feed,
+                    "name": delivery.name,
+                    "original": f"redeliveries/{delivery.feed}/{delivery.name}",
+                    "original_arrived": truth_ts(arrived),
+                    "note": "first version; the inbox holds the correction, which replaces it",
+                }
+            )
         self.rows_per_feed[delivery.feed] += delivery.rows
         self.file_count += 1
 

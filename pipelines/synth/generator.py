@@ -70,8 +70,13 @@ def generate(out_dir: Path, *, end_date: date, days: int = 60, seed: int = 7, sc
     truth_path = truth.finish(header, world.persons, _mess_summary(world, plan, feed.outcome_updates))
     os.utime(truth_path, (inbox.latest_arrival, inbox.latest_arrival))
     return SynthSummary(
-        out_dir=out_dir, inbox=inbox.root, truth=truth_path, end_date=end_date, first_date=first,
-        files=inbox.file_count, rows_per_feed=dict(sorted(inbox.rows_per_feed.items())),
+        out_dir=out_dir,
+        inbox=inbox.root,
+        truth=truth_path,
+        end_date=end_date,
+        first_date=first,
+        files=inbox.file_count,
+        rows_per_feed=dict(sorted(inbox.rows_per_feed.items())),
     )
 
 
@@ -104,11 +109,10 @@ def _mess_summary(world: World, plan: MessPlan, outcome_updates: int) -> dict[st
     ]
     moves = [
         {"iom_id": m.iom_id, "from": m.placements[0].division, "to": p.division, "on_register_from": p.seen.isoformat()}
-        for m in world.members for p in m.placements[1:]
+        for m in world.members
+        for p in m.placements[1:]
     ]
-    moved_releases = sum(
-        len({v.release_date for v in c.versions}) > 1 for c in world.custodies
-    )
+    moved_releases = sum(len({v.release_date for v in c.versions}) > 1 for c in world.custodies)
     return {
         "missing_cohort_snapshot": plan.skipped_snapshot.isoformat(),
         "selections_in_period": selections,
@@ -120,5 +124,5 @@ def _mess_summary(world: World, plan: MessPlan, outcome_updates: int) -> dict[st
         "members_in_custody": sum(1 for c in world.custodies if c.person.iom_id),
         "people_with_names_outside_cp1252": sum(not p.cp1252 for p in world.persons),
         "note": "names outside Windows-1252 never appear in the arrests feed; every other name is "
-                "written exactly as in persons, except the uncertain_identities cases",
+        "written exactly as in persons, except the uncertain_identities cases",
     }

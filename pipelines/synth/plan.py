@@ -103,9 +103,12 @@ class _Picker:
 
     def __init__(self, rng: random.Random, world: World, d1: date) -> None:
         self._pool = [
-            m for m in world.members
-            if m.active_on(d1 - timedelta(days=7)) and m.active_on(world.last)
-            and m.person.custody_until is None and not m.person.young
+            m
+            for m in world.members
+            if m.active_on(d1 - timedelta(days=7))
+            and m.active_on(world.last)
+            and m.person.custody_until is None
+            and not m.person.young
             and len(m.placements) == 1
         ]
         rng.shuffle(self._pool)

@@ -43,18 +43,32 @@ RELIABILITY = {"CH": 0.84, "NE": 0.76, "NW": 0.9}
 SETTLED = {"CH": 0.72, "NE": 0.62, "NW": 0.88}
 
 PRISONS: list[tuple[tuple[str, str], float]] = [
-    (("LEI", "HMP Leeds"), 55), (("WEI", "HMP Wealstun"), 10), (("MDI", "HMP Moorland"), 8),
-    (("DNI", "HMP Doncaster"), 8), (("HLI", "HMP Hull"), 6), (("WDI", "HMP Wakefield"), 3),
+    (("LEI", "HMP Leeds"), 55),
+    (("WEI", "HMP Wealstun"), 10),
+    (("MDI", "HMP Moorland"), 8),
+    (("DNI", "HMP Doncaster"), 8),
+    (("HLI", "HMP Hull"), 6),
+    (("WDI", "HMP Wakefield"), 3),
     (("LHI", "HMP Lindholme"), 3),
 ]
 WOMENS_PRISONS: list[tuple[tuple[str, str], float]] = [(("NHI", "HMP New Hall"), 80), (("AGI", "HMP Askham Grange"), 20)]
 RELEASE_TYPES: list[tuple[str, float]] = [
-    ("CRD", 45), ("HDCAD", 15), ("ARD", 10), ("PRRD", 8), ("PED", 8), ("CONFIRMED", 10),
-    ("APD", 2), ("NPD", 1), ("SED", 1),
+    ("CRD", 45),
+    ("HDCAD", 15),
+    ("ARD", 10),
+    ("PRRD", 8),
+    ("PED", 8),
+    ("CONFIRMED", 10),
+    ("APD", 2),
+    ("NPD", 1),
+    ("SED", 1),
 ]
 DESELECTION_REASONS = [
-    "Reduced offending - no longer meets criteria", "Moved out of area",
-    "Long-term custodial sentence", "Transferred to MAPPA management", "Completed programme",
+    "Reduced offending - no longer meets criteria",
+    "Moved out of area",
+    "Long-term custodial sentence",
+    "Transferred to MAPPA management",
+    "Completed programme",
 ]
 
 
@@ -91,9 +105,16 @@ def build_world(seed: int, first: date, last: date, scale: float) -> World:
     persons.sort(key=lambda person: person.person_id)
     index = IdentityIndex(persons, last)
     return World(
-        seed=seed, scale=scale, first=first, last=last, persons=persons, members=members,
-        member_of={member.person.person_id: member for member in members}, others=others,
-        custodies=custodies, index=index,
+        seed=seed,
+        scale=scale,
+        first=first,
+        last=last,
+        persons=persons,
+        members=members,
+        member_of={member.person.person_id: member for member in members},
+        others=others,
+        custodies=custodies,
+        index=index,
     )
 
 
@@ -134,8 +155,10 @@ class _IdAllocator:
     def noms(self) -> str:
         rng = self._rng
         return self._claim(
-            lambda: f"{rng.choice('AAAAG')}{rng.randint(0, 9999):04d}{rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ')}"
-            f"{rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ')}"
+            lambda: (
+                f"{rng.choice('AAAAG')}{rng.randint(0, 9999):04d}{rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ')}"
+                f"{rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ')}"
+            )
         )
 
     def crn(self) -> str:
@@ -223,9 +246,16 @@ class _PeopleFactory:
         self._count += 1
         home: str | None = division or weighted(rng, [*DIVISION_WEIGHTS, (None, 25.0)])
         return Person(
-            person_id=f"P{self._count:06d}", surname=surname, forenames=forenames, dob=dob,
-            gender=gender, postcode=self.postcode(home), division=home or "", young=young,
-            cp1252=cp1252_safe(surname, forenames), propensity=rng.expovariate(1.0),
+            person_id=f"P{self._count:06d}",
+            surname=surname,
+            forenames=forenames,
+            dob=dob,
+            gender=gender,
+            postcode=self.postcode(home),
+            division=home or "",
+            young=young,
+            cp1252=cp1252_safe(surname, forenames),
+            propensity=rng.expovariate(1.0),
         )
 
     def _identifiers(self, person: Person, rates: dict[str, float]) -> None:
@@ -246,15 +276,27 @@ class _PeopleFactory:
 
     def make_member(self, young: bool, division: str) -> Person:
         person = self._person(young, division)
-        rates = {"niche": 0.97, "pnc": 0.8 if young else 0.97, "cro": 0.25 if young else 0.7,
-                 "noms": 0.05 if young else 0.4, "crn": 0.65, "yos": 1.0}
+        rates = {
+            "niche": 0.97,
+            "pnc": 0.8 if young else 0.97,
+            "cro": 0.25 if young else 0.7,
+            "noms": 0.05 if young else 0.4,
+            "crn": 0.65,
+            "yos": 1.0,
+        }
         self._identifiers(person, rates)
         return person
 
     def make_other(self, young: bool, prisoner: bool = False) -> Person:
         person = self._person(young, None)
-        rates = {"niche": 0.9, "pnc": 0.5 if young else 0.85, "cro": 0.1 if young else 0.5,
-                 "noms": 1.0 if prisoner else 0.12, "crn": 0.25, "yos": 0.6}
+        rates = {
+            "niche": 0.9,
+            "pnc": 0.5 if young else 0.85,
+            "cro": 0.1 if young else 0.5,
+            "noms": 1.0 if prisoner else 0.12,
+            "crn": 0.25,
+            "yos": 0.6,
+        }
         self._identifiers(person, rates)
         person.prisoner = prisoner
         return person
@@ -313,7 +355,7 @@ def _build_members(rng: random.Random, factory: _PeopleFactory, first: date, las
         historic.append(member)
 
     # A few members move house to another division mid-period.
-    movers = [m for m in candidates[len(deselections):] if m.deselected_on is None]
+    movers = [m for m in candidates[len(deselections) :] if m.deselected_on is None]
     for member in movers[: scaled(rng, 1.0, 2.0, scale)]:
         old = member.placements[0].division
         new = rng.choice([division for division, _ in DIVISION_WEIGHTS if division != old])
@@ -350,9 +392,15 @@ def _new_member(rng: random.Random, factory: _PeopleFactory, nominated_on: date)
     person.propensity *= ARREST_PROPENSITY[division] * (1.8 if risk == "HIGH" else 1.0)
     person.reliability = min(0.98, max(0.4, rng.gauss(RELIABILITY[division], 0.08)))
     return Member(
-        person=person, iom_id="", nominated_on=nominated_on, nominated_by=nominated_by,
-        cohort_type=weighted(rng, [("IOM", 80), ("PPO", 20)]), strand=strand, risk_level=risk,
-        case_manager_agency=manager, placements=[Placement(date.min, division, person.postcode)],
+        person=person,
+        iom_id="",
+        nominated_on=nominated_on,
+        nominated_by=nominated_by,
+        cohort_type=weighted(rng, [("IOM", 80), ("PPO", 20)]),
+        strand=strand,
+        risk_level=risk,
+        case_manager_agency=manager,
+        placements=[Placement(date.min, division, person.postcode)],
     )
 
 
@@ -392,7 +440,11 @@ def _deselect(rng: random.Random, member: Member, on: date, seen: date) -> None:
 
 
 def _member_custodies(
-    rng: random.Random, members: list[Member], first: date, last: date, booking: Callable[[], str],
+    rng: random.Random,
+    members: list[Member],
+    first: date,
+    last: date,
+    booking: Callable[[], str],
 ) -> list[Custody]:
     """Some active members are serving sentences; the release schedule lists them."""
     custodies = []
@@ -415,8 +467,14 @@ def _member_custodies(
 
 
 def _custody(
-    rng: random.Random, person: Person, booking: str, release: date, first: date, last: date,
-    settled: float, home_postcode: str | None = None,
+    rng: random.Random,
+    person: Person,
+    booking: str,
+    release: date,
+    first: date,
+    last: date,
+    settled: float,
+    home_postcode: str | None = None,
 ) -> Custody:
     """A release with the versions the weekly schedule shows over time."""
     person.custody_until = release
@@ -438,9 +496,14 @@ def _custody(
     for point in points:
         when, kind = (moved[1], moved[2]) if moved and point < moved[0] else (release, date_type)
         accommodation = outcome if point >= known_from else "UNKNOWN"
-        versions.append(ReleaseVersion(
-            effective=point, release_date=when, date_type=kind, accommodation=accommodation,
-            release_postcode=(home_postcode or person.postcode) if accommodation in ("SETTLED", "TEMPORARY") else None,
-            licence_expiry=when + timedelta(days=licence_days) if licence_days else None,
-        ))
+        versions.append(
+            ReleaseVersion(
+                effective=point,
+                release_date=when,
+                date_type=kind,
+                accommodation=accommodation,
+                release_postcode=(home_postcode or person.postcode) if accommodation in ("SETTLED", "TEMPORARY") else None,
+                licence_expiry=when + timedelta(days=licence_days) if licence_days else None,
+            )
+        )
     return Custody(person, prison_id, booking, versions)

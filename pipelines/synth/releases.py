@@ -29,8 +29,18 @@ from pipelines.synth.population import PRISONS, WOMENS_PRISONS, World
 from pipelines.synth.randomness import stream
 
 COLUMNS = [
-    "noms_number", "booking_id", "pnc_id", "surname", "forenames", "date_of_birth", "prison_id",
-    "prison_name", "release_date", "release_date_type", "accommodation_on_release", "release_postcode",
+    "noms_number",
+    "booking_id",
+    "pnc_id",
+    "surname",
+    "forenames",
+    "date_of_birth",
+    "prison_id",
+    "prison_name",
+    "release_date",
+    "release_date_type",
+    "accommodation_on_release",
+    "release_postcode",
     "licence_expiry_date",
 ]
 PRISON_NAMES = dict(code_name for code_name, _ in PRISONS + WOMENS_PRISONS)
@@ -71,9 +81,16 @@ def generate(world: World, plan: MessPlan) -> Iterator[Delivery]:
             csv_name = f"prison_releases_{day:%Y%m%d}.csv"
             early = _lines(world, rng, day, day - timedelta(days=4))[:-1]
             _differ(early, lines, day)
-            csv_notes = [("prison_xlsx_and_csv", {
-                "file": csv_name, "note": f"an earlier extract sent alongside {name} (one row fewer, one "
-                                          "accommodation different); the xlsx is the one used"})]
+            csv_notes = [
+                (
+                    "prison_xlsx_and_csv",
+                    {
+                        "file": csv_name,
+                        "note": f"an earlier extract sent alongside {name} (one row fewer, one "
+                        "accommodation different); the xlsx is the one used",
+                    },
+                )
+            ]
             yield _csv_delivery(csv_name, day, arrived - timedelta(minutes=31), early, csv_notes)
         yield _xlsx_delivery(name, day, arrived, lines, notes)
 
@@ -94,12 +111,23 @@ def _line(world: World, rng: random.Random, custody: Custody, day: date, version
     person = custody.person
     pnc = written_pnc(rng, person, day, world.last) if person.pnc and rng.random() < 0.7 else ""
     cells: list[object] = [
-        person.noms, custody.booking_id, pnc or None, person.surname, person.forenames, person.dob,
-        custody.prison_id, PRISON_NAMES[custody.prison_id], version.release_date, version.date_type,
-        version.accommodation, version.release_postcode, iso_date(version.licence_expiry) or None,
+        person.noms,
+        custody.booking_id,
+        pnc or None,
+        person.surname,
+        person.forenames,
+        person.dob,
+        custody.prison_id,
+        PRISON_NAMES[custody.prison_id],
+        version.release_date,
+        version.date_type,
+        version.accommodation,
+        version.release_postcode,
+        iso_date(version.licence_expiry) or None,
     ]
-    judged, certain = world.index.judge({IdKind.NOMS_NUMBER: person.noms, IdKind.PNC_ID: pnc},
-                                        person.surname, person.forenames, person.dob)
+    judged, certain = world.index.judge(
+        {IdKind.NOMS_NUMBER: person.noms, IdKind.PNC_ID: pnc}, person.surname, person.forenames, person.dob
+    )
     if (judged, certain) != (person.person_id, True):
         raise AssertionError(f"release row for {person.person_id} not certainly identified")
     fields = {
@@ -113,8 +141,10 @@ def _line(world: World, rng: random.Random, custody: Custody, day: date, version
 
 
 def _text(cells: list[object]) -> dict[str, str]:
-    return {column: (cell.isoformat() if isinstance(cell, date) else "" if cell is None else str(cell))
-            for column, cell in zip(COLUMNS, cells, strict=True)}
+    return {
+        column: (cell.isoformat() if isinstance(cell, date) else "" if cell is None else str(cell))
+        for column, cell in zip(COLUMNS, cells, strict=True)
+    }
 
 
 def _break(lines: list[_Line], kind: str, notes: list[tuple[str, dict[str, object]]], name: str, day: date) -> None:
@@ -150,23 +180,37 @@ def _differ(early: list[_Line], final: list[_Line], day: date) -> None:
             return
 
 
-def _csv_delivery(name: str, day: date, arrived: datetime, lines: list[_Line],
-                  notes: list[tuple[str, dict[str, object]]]) -> Delivery:
+def _csv_delivery(
+    name: str, day: date, arrived: datetime, lines: list[_Line], notes: list[tuple[str, dict[str, object]]]
+) -> Delivery:
     rows = [line.row for line in lines]
     return Delivery(
-        feed="prison_releases", name=name, file_date=day, arrived=arrived,
-        payload=render_csv(COLUMNS, rows, bom=True, crlf=True), records=csv_records("prison_releases", name, rows),
-        rows=len(rows), quarantined_rows=sum(r.quarantine is not None for r in rows), notes=notes,
+        feed="prison_releases",
+        name=name,
+        file_date=day,
+        arrived=arrived,
+        payload=render_csv(COLUMNS, rows, bom=True, crlf=True),
+        records=csv_records("prison_releases", name, rows),
+        rows=len(rows),
+        quarantined_rows=sum(r.quarantine is not None for r in rows),
+        notes=notes,
     )
 
 
-def _xlsx_delivery(name: str, day: date, arrived: datetime, lines: list[_Line],
-                   notes: list[tuple[str, dict[str, object]]]) -> Delivery:
+def _xlsx_delivery(
+    name: str, day: date, arrived: datetime, lines: list[_Line], notes: list[tuple[str, dict[str, object]]]
+) -> Delivery:
     rows = [line.row for line in lines]
     return Delivery(
-        feed="prison_releases", name=name, file_date=day, arrived=arrived,
-        payload=_workbook(day, lines), records=csv_records("prison_releases", name, rows),
-        rows=len(rows), quarantined_rows=sum(r.quarantine is not None for r in rows), notes=notes,
+        feed="prison_releases",
+        name=name,
+        file_date=day,
+        arrived=arrived,
+        payload=_workbook(day, lines),
+        records=csv_records("prison_releases", name, rows),
+        rows=len(rows),
+        quarantined_rows=sum(r.quarantine is not None for r in rows),
+        notes=notes,
     )
 
 
@@ -176,8 +220,11 @@ class _FixedTimeZip(zipfile.ZipFile):
     stamp: tuple[int, int, int, int, int, int] = (1980, 1, 1, 0, 0, 0)
 
     def writestr(
-        self, zinfo_or_arcname: str | zipfile.ZipInfo, data: str | bytes,
-        compress_type: int | None = None, compresslevel: int | None = None,
+        self,
+        zinfo_or_arcname: str | zipfile.ZipInfo,
+        data: str | bytes,
+        compress_type: int | None = None,
+        compresslevel: int | None = None,
     ) -> None:
         if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
             info = zipfile.ZipInfo(zinfo_or_arcname, date_time=self.stamp)
@@ -187,8 +234,11 @@ class _FixedTimeZip(zipfile.ZipFile):
         super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
 
     def write(
-        self, filename: str | os.PathLike[str], arcname: str | None = None,
-        compress_type: int | None = None, compresslevel: int | None = None,
+        self,
+        filename: str | os.PathLike[str],
+        arcname: str | None = None,
+        compress_type: int | None = None,
+        compresslevel: int | None = None,
     ) -> None:
         # Worksheets arrive as temporary files, which would lend the zip their mtimes.
         with open(filename, "rb") as handle:
@@ -221,4 +271,3 @@ def _workbook(day: date, lines: list[_Line]) -> bytes:
     archive.stamp = (day.year, day.month, day.day, 3, 0, 0)
     ExcelWriter(book, archive).save()
     return buffer.getvalue()
-

@@ -38,7 +38,7 @@ class TruthWriter:
     def register(self, day: date, entries: Iterable[str]) -> None:
         """One snapshot's register; entries are already JSON-encoded objects."""
         lead = ",\n" if self._any_register else ""
-        self._registers.write(f'{lead}{dumps(day.isoformat())}: [\n' + ",\n".join(entries) + "\n]")
+        self._registers.write(f"{lead}{dumps(day.isoformat())}: [\n" + ",\n".join(entries) + "\n]")
         self._any_register = True
 
     def records(self, records: Iterable[dict[str, object]]) -> None:
