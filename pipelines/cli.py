@@ -8,18 +8,12 @@ import shutil
 import signal
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from pipelines.settings import DATA_DIR, PROJECT_ROOT, apply_environment_defaults
+from pipelines.settings import DATA_DIR, PROJECT_ROOT, apply_environment_defaults, today_in_london
 
-LONDON = ZoneInfo("Europe/London")
 DEMO_DIR = DATA_DIR / "demo"
-
-
-def today_in_london() -> date:
-    return datetime.now(LONDON).date()
 
 
 def _ensure_dagster_home() -> Path:

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from pipelines.assets.ingest import INGEST_ASSETS
 from pipelines.assets.linking import LINKED_ASSETS
-from pipelines.assets.outputs import division_reports, traffic_light
-from pipelines.resources import HubResource, InboxResource, WarehouseResource
+from pipelines.assets.outputs import division_reports, report_delivery, traffic_light
+from pipelines.resources import HubResource, InboxResource, OdbcResource, OutboxResource, WarehouseResource
+from pipelines.sensors import inbox_sensors
 from pipelines.settings import apply_environment_defaults
 
 apply_environment_defaults()
 
 DAILY_JOB = "daily_pipeline"
+
+
+def optional_env(name: str) -> dg.EnvVar | None:
+    """An EnvVar when set (its value, maybe secret, is read at run time), else None."""
+    return dg.EnvVar(name) if os.environ.get(name) else None
+
 
 daily_pipeline = dg.define_asset_job(
     DAILY_JOB,
@@ -21,14 +30,20 @@ daily_pipeline = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[*INGEST_ASSETS, *LINKED_ASSETS, division_reports, traffic_light],
+    assets=[*INGEST_ASSETS, *LINKED_ASSETS, division_reports, report_delivery, traffic_light],
     jobs=[daily_pipeline],
+    sensors=inbox_sensors(DAILY_JOB),
     resources={
         "warehouse": WarehouseResource(url=dg.EnvVar("IOM_WAREHOUSE_URL")),
         "inbox": InboxResource(
             location=dg.EnvVar("IOM_INBOX"),
             settle_seconds=dg.EnvVar.int("IOM_SETTLE_SECONDS"),
         ),
+        "odbc": OdbcResource(
+            cohort=optional_env("IOM_COHORT_ODBC"),
+            arrests=optional_env("IOM_ARRESTS_ODBC"),
+        ),
+        "outbox": OutboxResource(location=optional_env("IOM_OUTBOX")),
         "hub": HubResource(config_path=dg.EnvVar("IOM_CONFIG"), reports_dir=dg.EnvVar("IOM_REPORTS_DIR")),
     },
 )

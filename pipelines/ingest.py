@@ -22,6 +22,7 @@ from pipelines.feeds import Feed
 from pipelines.filenames import FileName, is_in_progress, parse_name
 from pipelines.parsing import LOC, ROW, FileRejected, RawTable, read_table
 from pipelines.sources.base import Inbox, InboxFile
+from pipelines.sources.odbc import ViewRead
 from pipelines.validation import Validated, validate_files
 from warehouse.schema import ROW_TABLES, dq_finding, ingest_file, quarantine
 
@@ -123,7 +124,22 @@ def ingest_feed(
         tables[f.name] = (table, name.file_date)
     validated = {**validate_files(feed, tables), **problems}
     for f, name, _, sha, known in arrivals:
-        _load_file(engine, inbox, feed, f, name, sha, known, validated[f.name], report_date, outcome)
+        _load_file(engine, inbox.location, feed, f, name, sha, known, validated[f.name], report_date, outcome)
+        inbox.mark_ingested(f)  # only once the file is committed
+    return outcome
+
+
+def ingest_view(engine: sa.Engine, feed: Feed, read: ViewRead, report_date: date, source: str) -> IngestOutcome:
+    """Load one read of an ODBC view as that day's delivery of the feed."""
+    outcome = IngestOutcome(feed.name, files_listed=1)
+    known = _current_versions(engine, feed.name).get(read.name)
+    if known is not None and known["sha256"] == read.sha256:
+        outcome.files_unchanged = 1
+        return outcome
+    pseudo = InboxFile(feed.name, read.name, read.rows, time.time())
+    name = FileName(read.name, read.read_on, "", "odbc", "", None)
+    result = validate_files(feed, {read.name: (read.table, read.read_on)})[read.name]
+    _load_file(engine, source, feed, pseudo, name, read.sha256, known, result, report_date, outcome)
     return outcome
 
 
@@ -140,7 +156,7 @@ def _touch(engine: sa.Engine, file_id: int, f: InboxFile) -> None:
 
 def _load_file(
     engine: sa.Engine,
-    inbox: Inbox,
+    source: str,
     feed: Feed,
     f: InboxFile,
     name: FileName,
@@ -160,12 +176,13 @@ def _load_file(
         "size": f.size,
         "mtime": f.mtime,
         "sha256": sha,
-        "arrived_at": local_wall_clock(f.mtime),
+        # A view has no arrival time of its own: it is read when the run reads it.
+        "arrived_at": local_wall_clock(f.mtime) if name.ext != "odbc" else None,
         "ingested_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
         "first_report_date": report_date,
         "version": (previous["version"] + 1) if previous else 1,
         "is_current": True,
-        "source": inbox.location,
+        "source": source,
     }
     if rejected is not None:
         counted = rejected.rows if rejected.rows else 1

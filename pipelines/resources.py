@@ -30,13 +30,33 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class InboxResource(dg.ConfigurableResource):
-    """Where partners deliver files: a folder path (``sftp://`` comes with the transports)."""
+    """Where partners deliver files: a folder path or an ``sftp://user@host:port/path`` URL
+    (SFTP key, known_hosts and timeouts come from the IOM_SFTP_* variables)."""
 
     location: str
     settle_seconds: int = 5
 
     def open(self) -> Inbox:
         return open_inbox(self.location)
+
+
+class OdbcResource(dg.ConfigurableResource):
+    """ODBC connection strings (secrets: from the environment only) for feeds read from views.
+
+    A feed with a connection string is read from its view instead of the inbox.
+    """
+
+    cohort: str | None = None  # IOM_COHORT_ODBC
+    arrests: str | None = None  # IOM_ARRESTS_ODBC
+
+    def for_feed(self, feed: str) -> str | None:
+        return {"cohort": self.cohort, "arrests": self.arrests}.get(feed) or None
+
+
+class OutboxResource(dg.ConfigurableResource):
+    """Where division reports are delivered (IOM_OUTBOX: a folder or sftp:// URL); unset: nowhere."""
+
+    location: str | None = None
 
 
 class HubResource(dg.ConfigurableResource):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, datetime, time
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -21,6 +22,10 @@ DEFAULTS: dict[str, str] = {
     "IOM_SETTLE_SECONDS": "5",
     "IOM_FIRST_REPORT_DATE": "2025-01-01",
 }
+
+
+def today_in_london() -> date:
+    return datetime.now(ZoneInfo("Europe/London")).date()
 
 
 def apply_environment_defaults() -> None:

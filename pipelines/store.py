@@ -38,7 +38,8 @@ def snapshot_files(engine: sa.Engine, feed_name: str, as_of: date) -> pd.DataFra
     files = files[(files["status"] == "LOADED") & files["file_date"].notna()]
     files = files[files["file_date"] <= as_of].copy()
     preference = [f.value for f in feed.format_preference] or [f.value for f in feed.formats]
-    files["_rank"] = files["name"].str.rsplit(".", n=1).str[-1].str.lower().map(preference.index)
+    ext = files["name"].str.rsplit(".", n=1).str[-1].str.lower()
+    files["_rank"] = ext.map(lambda e: preference.index(e) if e in preference else len(preference))
     files = files.sort_values(["file_date", "_rank", "file_time", "name"])
     return files.drop_duplicates("file_date", keep="first").drop(columns="_rank").reset_index(drop=True)
 

@@ -32,7 +32,7 @@ def test_definitions_load_without_deprecation_warnings():
         "print(len(list(d.defs.resolve_asset_graph().get_all_asset_keys())))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1])
-    assert int(out.stdout.strip()) == 5 + 4 + 2
+    assert int(out.stdout.strip()) == 5 + 4 + 3
 
 
 def test_dagster_validates_the_workspace():
@@ -65,7 +65,7 @@ def test_a_run_materialises_everything_with_counts_and_no_personal_data(env):
     assert materialised == {
         "ingest/cohort", "ingest/arrests", "ingest/court_results", "ingest/prison_releases", "ingest/attendance",
         "linked/arrests", "linked/court_results", "linked/attendance", "linked/prison_releases",
-        "division_reports", "traffic_light",
+        "division_reports", "report_delivery", "traffic_light",
     }  # fmt: skip
     arrests = next(m for m in materialisations if m.asset_key.to_user_string() == "ingest/arrests")
     assert arrests.metadata["rows_loaded"].value == 1

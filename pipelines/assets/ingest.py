@@ -1,13 +1,36 @@
 """One ingest asset per feed, made from the feed's declarative description."""
 
+from datetime import date
+
 import dagster as dg
+import sqlalchemy as sa
 
 from pipelines.checks.reconciliation import reconciliation_check
 from pipelines.checks.schema import schema_check
 from pipelines.feeds import FEEDS, Feed
-from pipelines.ingest import ingest_feed
+from pipelines.ingest import IngestOutcome, ingest_feed, ingest_view
 from pipelines.partitions import report_date_of, report_dates
-from pipelines.resources import InboxResource, WarehouseResource
+from pipelines.resources import InboxResource, OdbcResource, WarehouseResource
+from pipelines.settings import today_in_london
+from pipelines.sources.base import SourceError, TransientSourceError
+from pipelines.sources.odbc import VIEWS, read_view
+
+# Transient source errors (timeouts, dropped connections, a database restarting) are
+# retried by Dagster, a few minutes apart, before the step fails.
+SOURCE_RETRIES = 3
+SOURCE_RETRY_WAIT = 120
+
+
+def _ingest(engine: sa.Engine, feed: Feed, report_date: date, inbox: InboxResource, odbc: OdbcResource) -> IngestOutcome:
+    connection_string = odbc.for_feed(feed.name)
+    if connection_string is not None:
+        read = read_view(feed.name, connection_string, today_in_london())
+        return ingest_view(engine, feed, read, report_date, source=f"odbc:{VIEWS[feed.name]}")
+    source = inbox.open()
+    try:
+        return ingest_feed(engine, source, feed, report_date, settle_seconds=inbox.settle_seconds)
+    finally:
+        source.close()
 
 
 def ingest_key(feed: str) -> dg.AssetKey:
@@ -41,10 +64,19 @@ def _ingest_asset(feed: Feed) -> dg.AssetsDefinition:
             ),
         ],  # fmt: skip
     )
-    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource, inbox: InboxResource) -> dg.MaterializeResult:
+    def _asset(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource, inbox: InboxResource, odbc: OdbcResource
+    ) -> dg.MaterializeResult:
         report_date = report_date_of(context)
         engine = warehouse.engine()
-        outcome = ingest_feed(engine, inbox.open(), feed, report_date, settle_seconds=inbox.settle_seconds)
+        try:
+            outcome = _ingest(engine, feed, report_date, inbox, odbc)
+        except TransientSourceError as exc:
+            # Worth another go in a while; the warehouse is as it was (per-file transactions).
+            context.log.warning(str(exc))
+            raise dg.RetryRequested(max_retries=SOURCE_RETRIES, seconds_to_wait=SOURCE_RETRY_WAIT) from exc
+        except SourceError as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
         context.log.info(
             f"{feed.name}: {outcome.files_loaded} file(s) loaded ({outcome.files_corrected} corrections), "
             f"{outcome.files_rejected} rejected, {outcome.files_unchanged} unchanged, "

@@ -6,11 +6,13 @@ from pipelines import traffic_light as tl
 from pipelines.assets.ingest import ingest_key
 from pipelines.assets.linking import linked_key
 from pipelines.daily import LINKED_FEEDS
+from pipelines.delivery import open_outbox
 from pipelines.feeds import FEEDS
 from pipelines.partitions import report_date_of, report_dates
 from pipelines.reports.render import write_report
 from pipelines.reports.sections import build_reports
-from pipelines.resources import HubResource, WarehouseResource
+from pipelines.resources import HubResource, OutboxResource, WarehouseResource
+from pipelines.sources.base import SourceError, TransientSourceError
 
 
 @dg.asset(
@@ -57,5 +59,42 @@ def traffic_light(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             "periods": int(rows["period"].nunique()) if not rows.empty else 0,
             "rows": len(rows),
             **{f"rag_{k}": int(v) for k, v in sorted(counts.items())},
+        }
+    )
+
+
+@dg.asset(
+    group_name="outputs",
+    partitions_def=report_dates,
+    deps=[division_reports],
+    kinds={"sftp"},
+    description="Each division's report folder delivered to IOM_OUTBOX as <division>/<date>/, atomically. "
+    "Does nothing when IOM_OUTBOX is unset.",
+)
+def report_delivery(context: dg.AssetExecutionContext, hub: HubResource, outbox: OutboxResource) -> dg.MaterializeResult:
+    if not outbox.location:
+        return dg.MaterializeResult(metadata={"delivered": 0, "outbox": "not configured (IOM_OUTBOX unset)"})
+    report_date = report_date_of(context).isoformat()
+    try:
+        target = open_outbox(outbox.location)
+    except SourceError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    delivered = []
+    try:
+        for division in hub.config().divisions:
+            folder = hub.reports_path() / report_date / division
+            delivered.append(target.deliver(folder, division, report_date))
+    except TransientSourceError as exc:
+        context.log.warning(str(exc))
+        raise dg.RetryRequested(max_retries=3, seconds_to_wait=120) from exc
+    except SourceError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    finally:
+        target.close()
+    return dg.MaterializeResult(
+        metadata={
+            "delivered": len(delivered),
+            "files": sum(d.files for d in delivered),
+            "outbox": dg.MetadataValue.text(delivered[0].target.rsplit("/", 2)[0] if delivered else ""),
         }
     )

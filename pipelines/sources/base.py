@@ -16,6 +16,15 @@ class InboxFile:
     mtime: float  # seconds since the epoch, as the transport reports it
 
 
+class SourceError(Exception):
+    """A source cannot be used as configured (bad credentials, unknown host key, missing
+    view...): retrying will not help.  The message says what and where, without secrets."""
+
+
+class TransientSourceError(Exception):
+    """A source failed in a way that may pass (timeout, dropped connection, server down)."""
+
+
 class Inbox(Protocol):
     """A place files arrive as ``<inbox>/<feed>/<file>`` (CONTRACT section 1)."""
 
@@ -29,3 +38,9 @@ class Inbox(Protocol):
         ...
 
     def read_bytes(self, file: InboxFile) -> bytes: ...
+
+    def mark_ingested(self, file: InboxFile) -> None:
+        """Called once a file is safely in the warehouse (e.g. move it to processed/)."""
+        ...
+
+    def close(self) -> None: ...

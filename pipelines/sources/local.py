@@ -29,3 +29,9 @@ class LocalInbox:
 
     def read_bytes(self, file: InboxFile) -> bytes:
         return (self.root / file.feed / file.name).read_bytes()
+
+    def mark_ingested(self, file: InboxFile) -> None:
+        """A local inbox is left as it is: the ledger already stops a second load."""
+
+    def close(self) -> None:
+        pass

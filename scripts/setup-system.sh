@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Install the Debian packages the transport tests need (tests/servers.py): OpenSSH's sshd,
+# PostgreSQL, unixODBC and the psqlODBC and SQLite ODBC drivers.  Safe to run again: when
+# everything is installed it changes nothing.  It starts no service: the tests run their
+# own sshd and PostgreSQL cluster on loopback ports and never use the distribution's.
+set -euo pipefail
+
+PACKAGES=(openssh-server unixodbc odbc-postgresql libsqliteodbc postgresql)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+    if [ "$status" != "installed" ]; then
+        missing+=("$pkg")
+    fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "setup-system: all test packages present (${PACKAGES[*]})"
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "setup-system: missing packages: ${missing[*]}" >&2
+    echo "setup-system: run this script as root (e.g. sudo $0) to install them" >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "setup-system: installing ${missing[*]}"
+
+# Keep package scripts from starting services (sshd, the default PostgreSQL cluster) where
+# a policy-rc.d is honoured; remove it afterwards only if we put it there.
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    own_policy=1
+fi
+cleanup() { if [ "$own_policy" -eq 1 ]; then rm -f "$policy"; fi; }
+trap cleanup EXIT
+
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 "${missing[@]}" >/dev/null
+echo "setup-system: installed ${missing[*]}"
