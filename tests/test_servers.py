@@ -8,7 +8,7 @@ import io
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import paramiko
@@ -131,7 +131,7 @@ def test_drop_connections_breaks_an_open_session(sftp_server: SftpServer) -> Non
 
 def test_postgres_round_trips_utf8_through_psqlodbc(postgres_server: PostgresServer) -> None:
     assert "Driver={PostgreSQL Unicode};Server=127.0.0.1;" in postgres_server.odbc_connection_string()
-    with pyodbc.connect(postgres_server.odbc_connection_string(), timeout=5, autocommit=True) as conn:
+    with closing(pyodbc.connect(postgres_server.odbc_connection_string(), timeout=5, autocommit=True)) as conn:
         conn.execute("CREATE TABLE odbc_probe (id integer PRIMARY KEY, name text NOT NULL)")
         conn.execute("INSERT INTO odbc_probe VALUES (?, ?)", 1, NAME)
         conn.execute("INSERT INTO odbc_probe VALUES (2, 'Zoë Ní Bhriain')")
@@ -152,7 +152,7 @@ def test_postgres_stop_fails_connections_promptly_and_start_restores(postgres_se
         assert time.monotonic() - started < 3
     finally:
         postgres_server.start()
-    with pyodbc.connect(postgres_server.odbc_connection_string(), timeout=5) as conn:
+    with closing(pyodbc.connect(postgres_server.odbc_connection_string(), timeout=5)) as conn:
         assert conn.execute("SELECT current_database(), current_user").fetchone() == ("iomhub", "iom")
 
 
@@ -166,11 +166,8 @@ def test_sqlite3_odbc_reads_back_accents(sqlite_odbc: SqliteOdbc) -> None:
     with sqlite3.connect(sqlite_odbc.path) as db:  # written by another program, read through ODBC
         db.execute("CREATE TABLE person (id INTEGER PRIMARY KEY, name TEXT)")
         db.execute("INSERT INTO person (name) VALUES (?)", (NAME,))
-    conn = pyodbc.connect(sqlite_odbc.connection_string, autocommit=True)
-    try:
+    with closing(pyodbc.connect(sqlite_odbc.connection_string, autocommit=True)) as conn:
         conn.execute("INSERT INTO person (name) VALUES (?)", "Zoë Ní Bhriain")
         assert [tuple(row) for row in conn.execute("SELECT id, name FROM person ORDER BY id")] == [
             (1, NAME), (2, "Zoë Ní Bhriain")]
-    finally:
-        conn.close()
     assert os.path.getsize(sqlite_odbc.path) > 0
