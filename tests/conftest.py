@@ -22,6 +22,9 @@ from pipelines.sources import LocalInbox
 from tests.builders import Inbox
 from warehouse.db import make_engine, upgrade
 
+# Real servers on loopback (sshd, PostgreSQL, ODBC drivers) for the transport tests.
+pytest_plugins = ["tests.servers"]
+
 
 @dataclass
 class Hub:

@@ -6,9 +6,12 @@ Use the fixtures from a test module with
 
     pytest_plugins = ["tests.servers"]
 
-(or import the fixture functions into the module).  `sftp_server` and `postgres_server`
-are session-scoped: each pytest process (each xdist worker) starts one of each, on a free
-port, the first time a test asks for it, and stops it at the end of the session.
+and import the dataclasses from here only under `if TYPE_CHECKING:` (importing this module
+before pytest loads it as a plugin makes pytest warn it cannot rewrite its asserts).
+
+`sftp_server` and `postgres_server` are session-scoped: each pytest process (each xdist
+worker) starts one of each, on a free port, the first time a test asks for it, and stops
+it at the end of the session.  `sqlite_odbc` is per test.
 
 They need root (a chroot for sshd, the `postgres` system user for PostgreSQL) and the
 packages installed by `scripts/setup-system.sh`.  When something is missing the fixture
@@ -44,7 +47,7 @@ SFTP_USER = "iomsftp"
 SFTP_ROOT = Path("/srv/iom-test-sftp")
 FEED_FOLDERS = ("cohort", "arrests", "court_results", "prison_releases", "attendance")
 
-POSTGRES_ODBC_DRIVER = "PostgreSQL Unicode"  # the ANSI driver mangles text through pyodbc
+POSTGRES_ODBC_DRIVER = "PostgreSQL Unicode"  # "PostgreSQL ANSI" rejects pyodbc str parameters (HYC00)
 SQLITE_ODBC_DRIVER = "SQLite3"  # libsqliteodbc also registers "SQLite", the SQLite 2 driver
 PG_ROLE = "iom"
 PG_DATABASE = "iomhub"
@@ -55,13 +58,13 @@ LOOPBACK = "127.0.0.1"
 # --------------------------------------------------------------------------- skip policy
 
 
-def skip_or_fail(reason: str) -> NoReturn:
+def skip_or_fail(reason: str, hint: str = SETUP_HINT) -> NoReturn:
     """A test server cannot be provided: skip locally, fail in CI (CI=true).
 
     In CI the machine is set up by scripts/setup-system.sh and runs as root, so a test
     that would silently skip there is a test that is not run: that is a failure.
     """
-    message = f"{reason}: {SETUP_HINT}"
+    message = f"{reason}: {hint}"
     if os.environ.get("CI") == "true":
         pytest.fail(f"{message} (CI=true, so a missing test server is a failure, not a skip)", pytrace=False)
     pytest.skip(message)
@@ -69,7 +72,7 @@ def skip_or_fail(reason: str) -> NoReturn:
 
 def _require_root(what: str) -> None:
     if os.geteuid() != 0:
-        skip_or_fail(f"the {what} test server needs root")
+        skip_or_fail(f"the {what} test server needs root", "run the tests as root (after scripts/setup-system.sh)")
 
 
 def _require_executable(path: Path | str, what: str) -> str:
@@ -131,6 +134,15 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _pid_running(pid: int) -> bool:
+    """pid exists and is not a zombie waiting to be reaped (by a parent we don't control)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def _remove_stale(parent: Path, pattern: str, on_stale=None) -> None:
     """Remove test-server trees left by sessions that died without teardown.
 
@@ -159,7 +171,9 @@ def _children(pid: int) -> list[int]:
         except OSError:
             continue
         # "pid (comm) state ppid ..."; comm may contain spaces or parentheses
-        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if state != "Z":
+            parents[int(entry.name)] = int(ppid)
     found: list[int] = []
     frontier = [pid]
     while frontier:
@@ -222,15 +236,22 @@ class SftpServer:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + timeout
-        while any(_pid_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        while any(_pid_running(pid) for pid in pids) and time.monotonic() < deadline:
             time.sleep(0.02)
         return len(pids)
+
+
+def _make_dir(path: Path, owner: tuple[int, int] = (0, 0), mode: int = 0o755) -> None:
+    """mkdir with exactly this owner and mode, whatever the umask."""
+    path.mkdir()
+    os.chown(path, *owner)
+    path.chmod(mode)
 
 
 def _ensure_sftp_user() -> pwd.struct_passwd:
     """The dedicated SFTP user: no password, no shell.  Made once, under a lock, so that
     xdist workers starting together do not race on useradd."""
-    SFTP_ROOT.mkdir(mode=0o755, exist_ok=True)
+    SFTP_ROOT.mkdir(mode=0o755, parents=True, exist_ok=True)
     os.chown(SFTP_ROOT, 0, 0)
     SFTP_ROOT.chmod(0o755)
     with open(SFTP_ROOT / ".lock", "w") as lock:
@@ -238,8 +259,21 @@ def _ensure_sftp_user() -> pwd.struct_passwd:
         try:
             pwd.getpwnam(SFTP_USER)
         except KeyError:
-            _run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/",
-                  "--shell", "/usr/sbin/nologin", "--password", "*", SFTP_USER])
+            _run(
+                [
+                    "useradd",
+                    "--system",
+                    "--user-group",
+                    "--no-create-home",
+                    "--home-dir",
+                    "/",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    "--password",
+                    "*",
+                    SFTP_USER,
+                ]
+            )
         # With UsePAM no, sshd refuses accounts whose password is locked ("!..."), even for
         # key logins; "*" means "no password can match" without locking the account.
         shadow = _run(["getent", "shadow", SFTP_USER]).split(":")
@@ -312,7 +346,7 @@ def _start_sftp_server() -> tuple[SftpServer, subprocess.Popen]:
         _require_executable(tool, "needed to set up the SFTP test server")
 
     account = _ensure_sftp_user()
-    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation chroot
+    Path("/run/sshd").mkdir(mode=0o755, parents=True, exist_ok=True)  # sshd's privilege-separation chroot
     _remove_stale(SFTP_ROOT, "session-*")
 
     # Everything sshd checks (the chroot, AuthorizedKeysFile and every folder above them)
@@ -321,17 +355,19 @@ def _start_sftp_server() -> tuple[SftpServer, subprocess.Popen]:
     control = Path(tempfile.mkdtemp(prefix="session-", dir=SFTP_ROOT))
     control.chmod(0o755)
     (control / "owner.pid").write_text(str(os.getpid()))
-    (control / "run").mkdir(mode=0o755)
     chroot = control / "chroot"
-    chroot.mkdir(mode=0o755)
-    for name in ("inbox", "outbox"):
-        (chroot / name).mkdir(mode=0o755)
+    user = (account.pw_uid, account.pw_gid)
+    _make_dir(control / "run")
+    _make_dir(chroot)
+    _make_dir(chroot / "inbox", owner=user)
     for feed in FEED_FOLDERS:
-        (chroot / "inbox" / feed).mkdir(mode=0o755)
-    for path in [chroot / "inbox", chroot / "outbox", *((chroot / "inbox" / feed) for feed in FEED_FOLDERS)]:
-        os.chown(path, account.pw_uid, account.pw_gid)
-    (chroot / "readonly" / "cohort").mkdir(mode=0o755, parents=True)
-    (chroot / "readonly" / "README.txt").write_text("read-only area of the SFTP test server\n")
+        _make_dir(chroot / "inbox" / feed, owner=user)
+    _make_dir(chroot / "outbox", owner=user)
+    _make_dir(chroot / "readonly")
+    _make_dir(chroot / "readonly" / "cohort")
+    readme = chroot / "readonly" / "README.txt"
+    readme.write_text("read-only area of the SFTP test server\n")
+    readme.chmod(0o644)
 
     host_key = _keygen(control / "ssh_host_ed25519_key", "iom-test-sshd")
     client_key = control / "client_ed25519"
@@ -352,8 +388,13 @@ def _start_sftp_server() -> tuple[SftpServer, subprocess.Popen]:
         config.write_text(_sshd_config(port=port, control=control, chroot=chroot, user=account.pw_name))
         log_path = control / "run" / "sshd.log"
         with open(log_path, "wb") as log:
-            proc = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)], stdin=subprocess.DEVNULL,
-                                    stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+            proc = subprocess.Popen(
+                [str(SSHD), "-D", "-e", "-f", str(config)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
+            )
         try:
             _wait_for_ssh_banner(proc, port, log_path)
             break
@@ -467,27 +508,59 @@ class PostgresServer:
         through `odbc_connection_string()` / pyodbc, or `psql()`."""
         import sqlalchemy as sa
 
-        url = sa.URL.create(drivername, username=self.user, password=self.password, host=self.host,
-                            port=self.port, database=database or self.database)
+        url = sa.URL.create(
+            drivername,
+            username=self.user,
+            password=self.password,
+            host=self.host,
+            port=self.port,
+            database=database or self.database,
+        )
         return url.render_as_string(hide_password=False)
 
     def psql(self, sql: str, database: str | None = None) -> str:
         """Run SQL (one or more statements) as the superuser through psql on the unix socket;
         returns the unaligned, tuples-only output (fields separated by "|")."""
         return _run(
-            ["runuser", "-u", "postgres", "--", str(self.bin_dir / "psql"), "-X", "-q", "-A", "-t",
-             "-v", "ON_ERROR_STOP=1", "-h", str(self.socket_dir), "-p", str(self.port),
-             "-U", self.superuser, "-d", database or self.database, "-f", "-"],
-            input=sql, cwd=self.base_dir, env={**os.environ, "PGCLIENTENCODING": "UTF8"},
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                str(self.bin_dir / "psql"),
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                str(self.socket_dir),
+                "-p",
+                str(self.port),
+                "-U",
+                self.superuser,
+                "-d",
+                database or self.database,
+                "-f",
+                "-",
+            ],
+            input=sql,
+            cwd=self.base_dir,
+            env={**os.environ, "PGCLIENTENCODING": "UTF8"},
         ).rstrip("\n")
 
     def _pg_ctl(self, *args: str) -> str:
-        return _run(["runuser", "-u", "postgres", "--", str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), *args],
-                    cwd=self.base_dir)
+        return _run(
+            ["runuser", "-u", "postgres", "--", str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), *args], cwd=self.base_dir
+        )
 
     def is_running(self) -> bool:
-        result = subprocess.run(["runuser", "-u", "postgres", "--", str(self.bin_dir / "pg_ctl"), "-D",
-                                 str(self.data_dir), "status"], cwd=self.base_dir, capture_output=True)
+        result = subprocess.run(
+            ["runuser", "-u", "postgres", "--", str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "status"],
+            cwd=self.base_dir,
+            capture_output=True,
+        )
         return result.returncode == 0
 
     def stop(self) -> None:
@@ -504,8 +577,23 @@ class PostgresServer:
 def _pg_teardown_tree(tree: Path) -> None:
     bin_dir = _postgres_bin_dir()
     if bin_dir and (tree / "data" / "postmaster.pid").exists():
-        subprocess.run(["runuser", "-u", "postgres", "--", str(bin_dir / "pg_ctl"), "-D", str(tree / "data"),
-                        "-m", "immediate", "-w", "stop"], cwd=tree, capture_output=True)
+        subprocess.run(
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(tree / "data"),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+            cwd=tree,
+            capture_output=True,
+        )
 
 
 def _start_postgres_server() -> PostgresServer:
@@ -528,12 +616,37 @@ def _start_postgres_server() -> PostgresServer:
     for path in (base, base / "sock", base / "owner.pid"):
         os.chown(path, account.pw_uid, account.pw_gid)
 
-    server = PostgresServer(host=LOOPBACK, port=0, user=PG_ROLE, password=secrets.token_hex(16),
-                            database=PG_DATABASE, superuser="postgres", base_dir=base, bin_dir=bin_dir)
+    server = PostgresServer(
+        host=LOOPBACK,
+        port=0,
+        user=PG_ROLE,
+        password=secrets.token_hex(16),
+        database=PG_DATABASE,
+        superuser="postgres",
+        base_dir=base,
+        bin_dir=bin_dir,
+    )
     try:
-        _run(["runuser", "-u", "postgres", "--", str(bin_dir / "initdb"), "-D", str(base / "data"), "-U", "postgres",
-              "-E", "UTF8", "--locale=C.UTF-8", "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync"],
-             cwd=base)
+        _run(
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                str(bin_dir / "initdb"),
+                "-D",
+                str(base / "data"),
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--no-sync",
+            ],
+            cwd=base,
+        )
         for _attempt in range(3):  # a free port can be taken before postgres binds it
             port = free_port()
             with open(base / "data" / "postgresql.conf", "a") as conf:

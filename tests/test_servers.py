@@ -10,31 +10,42 @@ import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import paramiko
 import pyodbc
 import pytest
 
 from pipelines.feeds import FEEDS
-from tests.servers import FEED_FOLDERS, PostgresServer, SftpServer, SqliteOdbc
 
-pytest_plugins = ["tests.servers"]
+if TYPE_CHECKING:  # imported at run time only as the plugin below: pytest then rewrites its asserts
+    from tests.servers import PostgresServer, SftpServer, SqliteOdbc
+
+
 
 NAME = "Siobhán Ó Briain"
 
 
 @contextmanager
-def sftp_session(server: SftpServer, *, key: Path | None = None, known_hosts: Path | None = None,
-                 password: str | None = None) -> Iterator[paramiko.SFTPClient]:
+def sftp_session(
+    server: SftpServer, *, key: Path | None = None, known_hosts: Path | None = None, password: str | None = None
+) -> Iterator[paramiko.SFTPClient]:
     """Open an SFTP session the way a careful client does: known host key or refuse."""
     client = paramiko.SSHClient()
     client.load_host_keys(str(known_hosts or server.known_hosts_path))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     try:
         client.connect(
-            server.host, port=server.port, username=server.user,
-            key_filename=None if password else str(key or server.client_key_path), password=password,
-            look_for_keys=False, allow_agent=False, timeout=10, banner_timeout=10, auth_timeout=10,
+            server.host,
+            port=server.port,
+            username=server.user,
+            key_filename=None if password else str(key or server.client_key_path),
+            password=password,
+            look_for_keys=False,
+            allow_agent=False,
+            timeout=10,
+            banner_timeout=10,
+            auth_timeout=10,
         )
         sftp = client.open_sftp()
         sftp.get_channel().settimeout(10)
@@ -47,13 +58,15 @@ def sftp_session(server: SftpServer, *, key: Path | None = None, known_hosts: Pa
 
 
 def test_feed_folders_are_the_contract_feeds() -> None:
+    from tests.servers import FEED_FOLDERS
+
     assert set(FEED_FOLDERS) == set(FEEDS)
 
 
 def test_sftp_lists_the_inbox_feed_folders(sftp_server: SftpServer) -> None:
     with sftp_session(sftp_server) as sftp:
         assert sorted(sftp.listdir("/")) == ["inbox", "outbox", "readonly"]
-        assert sorted(sftp.listdir("inbox")) == sorted(FEED_FOLDERS)
+        assert sorted(sftp.listdir("inbox")) == sorted(FEEDS)
         assert sftp.open("readonly/README.txt").read().startswith(b"read-only")
     assert sftp_server.url() == f"sftp://iomsftp@127.0.0.1:{sftp_server.port}/inbox"
     assert sftp_server.url("/outbox") == f"sftp://iomsftp@127.0.0.1:{sftp_server.port}/outbox"
@@ -123,7 +136,7 @@ def test_drop_connections_breaks_an_open_session(sftp_server: SftpServer) -> Non
         assert time.monotonic() - started < 5
     assert sftp_server.session_pids() == []
     with sftp_session(sftp_server) as sftp:  # the listener is still there
-        assert sorted(sftp.listdir("inbox")) == sorted(FEED_FOLDERS)
+        assert sorted(sftp.listdir("inbox")) == sorted(FEEDS)
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -136,7 +149,9 @@ def test_postgres_round_trips_utf8_through_psqlodbc(postgres_server: PostgresSer
         conn.execute("INSERT INTO odbc_probe VALUES (?, ?)", 1, NAME)
         conn.execute("INSERT INTO odbc_probe VALUES (2, 'Zoë Ní Bhriain')")
         assert [tuple(row) for row in conn.execute("SELECT id, name FROM odbc_probe ORDER BY id")] == [
-            (1, NAME), (2, "Zoë Ní Bhriain")]
+            (1, NAME),
+            (2, "Zoë Ní Bhriain"),
+        ]
     # stored as UTF-8 characters, not double-encoded bytes that happen to round-trip
     assert postgres_server.psql("SELECT length(name), current_user FROM odbc_probe WHERE id = 1") == "16|postgres"
     assert postgres_server.psql("SELECT tableowner FROM pg_tables WHERE tablename = 'odbc_probe'") == "iom"
@@ -153,7 +168,7 @@ def test_postgres_stop_fails_connections_promptly_and_start_restores(postgres_se
     finally:
         postgres_server.start()
     with closing(pyodbc.connect(postgres_server.odbc_connection_string(), timeout=5)) as conn:
-        assert conn.execute("SELECT current_database(), current_user").fetchone() == ("iomhub", "iom")
+        assert tuple(conn.execute("SELECT current_database(), current_user").fetchone()) == ("iomhub", "iom")
 
 
 # --------------------------------------------------------------------------- SQLite
@@ -169,5 +184,7 @@ def test_sqlite3_odbc_reads_back_accents(sqlite_odbc: SqliteOdbc) -> None:
     with closing(pyodbc.connect(sqlite_odbc.connection_string, autocommit=True)) as conn:
         conn.execute("INSERT INTO person (name) VALUES (?)", "Zoë Ní Bhriain")
         assert [tuple(row) for row in conn.execute("SELECT id, name FROM person ORDER BY id")] == [
-            (1, NAME), (2, "Zoë Ní Bhriain")]
+            (1, NAME),
+            (2, "Zoë Ní Bhriain"),
+        ]
     assert os.path.getsize(sqlite_odbc.path) > 0
