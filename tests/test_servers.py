@@ -22,7 +22,6 @@ if TYPE_CHECKING:  # imported at run time only as the plugin below: pytest then 
     from tests.servers import PostgresServer, SftpServer, SqliteOdbc
 
 
-
 NAME = "Siobhán Ó Briain"
 
 

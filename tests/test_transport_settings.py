@@ -16,7 +16,14 @@ from pipelines.sources.sftp import SftpInbox, SftpSettings
 def test_sftp_url_and_environment():
     env = {"IOM_SFTP_KNOWN_HOSTS": "/kh", "IOM_SFTP_KEY_FILE": "/key", "IOM_SFTP_TIMEOUT": "7", "IOM_SFTP_MOVE_PROCESSED": "yes"}
     s = sftp_settings("sftp://hub%2Bin@files.example:2222/srv/inbox", env)
-    assert (s.user, s.host, s.port, s.path, s.timeout, s.move_processed) == ("hub+in", "files.example", 2222, "/srv/inbox", 7.0, True)
+    assert (s.user, s.host, s.port, s.path, s.timeout, s.move_processed) == (
+        "hub+in",
+        "files.example",
+        2222,
+        "/srv/inbox",
+        7.0,
+        True,
+    )
     assert s.where == "sftp://hub+in@files.example:2222/srv/inbox"
     assert isinstance(open_inbox("sftp://u@h/p", env), SftpInbox)
     assert sftp_settings("sftp://u@h/p", {"IOM_SFTP_KNOWN_HOSTS": "/kh"}).port == 22
