@@ -56,9 +56,7 @@ def _inbox_sensor(feed: Feed, job_name: str) -> dg.SensorDefinition:
             return dg.SensorResult(skip_reason=f"inbox not readable: {exc}")
         now = time.time()
         settled = {
-            f.name: [f.size, f.mtime]
-            for f in listed
-            if not is_in_progress(f.name) and now - f.mtime >= inbox.settle_seconds
+            f.name: [f.size, f.mtime] for f in listed if not is_in_progress(f.name) and now - f.mtime >= inbox.settle_seconds
         }
         changed = sorted(name for name, signature in settled.items() if seen.get(name) != signature)
         cursor = json.dumps(settled, sort_keys=True)

@@ -79,7 +79,7 @@ def load_key(settings: SftpSettings) -> paramiko.PKey:
         if settings.key_material:
             return _key_from_text(settings.key_material, settings.passphrase)
         if settings.key_file:
-            return paramiko.PKey.from_path(settings.key_file, passphrase=settings.passphrase)
+            return paramiko.PKey.from_path(settings.key_file, password=settings.passphrase)
     except FileNotFoundError:
         raise SourceError(f"the SFTP client key file {settings.key_file} does not exist (IOM_SFTP_KEY_FILE)") from None
     except (paramiko.SSHException, ValueError) as exc:
