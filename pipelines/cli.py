@@ -11,13 +11,13 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from pipelines.settings import DATA_DIR, PROJECT_ROOT, apply_environment_defaults, today_in_london
+from pipelines.settings import DATA_DIR, DEFAULT_DAGSTER_HOME, PROJECT_ROOT, apply_environment_defaults, today_in_london
 
 DEMO_DIR = DATA_DIR / "demo"
 
 
 def _ensure_dagster_home() -> Path:
-    home = Path(os.environ["DAGSTER_HOME"])
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME)))
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
         shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")

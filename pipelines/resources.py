@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 
 import dagster as dg
 import sqlalchemy as sa
 
+from pipelines.delivery import LocalOutbox, SftpOutbox, open_outbox
 from pipelines.settings import HubConfig, load_hub_config
 from pipelines.sources import Inbox, open_inbox
 from warehouse.db import make_engine, upgrade
@@ -29,15 +31,38 @@ class WarehouseResource(dg.ConfigurableResource):
         return _engine(self.url)
 
 
-class InboxResource(dg.ConfigurableResource):
-    """Where partners deliver files: a folder path or an ``sftp://user@host:port/path`` URL
-    (SFTP key, known_hosts and timeouts come from the IOM_SFTP_* variables)."""
+class SftpAuth(dg.ConfigurableResource):
+    """SFTP client credentials: the key (a file, or the key itself) and the known_hosts file.
+
+    Set from IOM_SFTP_KEY_FILE, IOM_SFTP_KEY, IOM_SFTP_KEY_PASSPHRASE and
+    IOM_SFTP_KNOWN_HOSTS as Dagster EnvVars, so secrets never appear in run config.
+    """
+
+    sftp_key_file: str | None = None
+    sftp_key: str | None = None
+    sftp_key_passphrase: str | None = None
+    sftp_known_hosts: str | None = None
+
+    def sftp_environment(self) -> dict[str, str]:
+        """The SFTP settings as the transports read them: these values over the process's
+        own (non-secret) tunables such as IOM_SFTP_TIMEOUT."""
+        given = {
+            "IOM_SFTP_KEY_FILE": self.sftp_key_file,
+            "IOM_SFTP_KEY": self.sftp_key,
+            "IOM_SFTP_KEY_PASSPHRASE": self.sftp_key_passphrase,
+            "IOM_SFTP_KNOWN_HOSTS": self.sftp_known_hosts,
+        }
+        return {**os.environ, **{k: v for k, v in given.items() if v}}
+
+
+class InboxResource(SftpAuth):
+    """Where partners deliver files: a folder path or an ``sftp://user@host:port/path`` URL."""
 
     location: str
     settle_seconds: int = 5
 
     def open(self) -> Inbox:
-        return open_inbox(self.location)
+        return open_inbox(self.location, self.sftp_environment())
 
 
 class OdbcResource(dg.ConfigurableResource):
@@ -53,10 +78,14 @@ class OdbcResource(dg.ConfigurableResource):
         return {"cohort": self.cohort, "arrests": self.arrests}.get(feed) or None
 
 
-class OutboxResource(dg.ConfigurableResource):
+class OutboxResource(SftpAuth):
     """Where division reports are delivered (IOM_OUTBOX: a folder or sftp:// URL); unset: nowhere."""
 
     location: str | None = None
+
+    def open(self) -> LocalOutbox | SftpOutbox:
+        assert self.location
+        return open_outbox(self.location, self.sftp_environment())
 
 
 class HubResource(dg.ConfigurableResource):

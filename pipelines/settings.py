@@ -14,6 +14,8 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("IOM_DATA_DIR", PROJECT_ROOT / "data"))
 
+DEFAULT_DAGSTER_HOME = DATA_DIR / "dagster_home"  # set by the iom-hub command when unset
+
 DEFAULTS: dict[str, str] = {
     "IOM_INBOX": str(DATA_DIR / "inbox"),
     "IOM_WAREHOUSE_URL": f"sqlite:///{DATA_DIR / 'warehouse.sqlite'}",
@@ -35,7 +37,6 @@ def apply_environment_defaults() -> None:
     """
     for name, value in DEFAULTS.items():
         os.environ.setdefault(name, value)
-    os.environ.setdefault("DAGSTER_HOME", str(DATA_DIR / "dagster_home"))
 
 
 @dataclass(frozen=True)

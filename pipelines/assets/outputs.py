@@ -6,7 +6,6 @@ from pipelines import traffic_light as tl
 from pipelines.assets.ingest import ingest_key
 from pipelines.assets.linking import linked_key
 from pipelines.daily import LINKED_FEEDS
-from pipelines.delivery import open_outbox
 from pipelines.feeds import FEEDS
 from pipelines.partitions import report_date_of, report_dates
 from pipelines.reports.render import write_report
@@ -76,7 +75,7 @@ def report_delivery(context: dg.AssetExecutionContext, hub: HubResource, outbox:
         return dg.MaterializeResult(metadata={"delivered": 0, "outbox": "not configured (IOM_OUTBOX unset)"})
     report_date = report_date_of(context).isoformat()
     try:
-        target = open_outbox(outbox.location)
+        target = outbox.open()
     except SourceError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     delivered = []
