@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -57,9 +58,26 @@ class Hub:
 
 
 @pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Hub]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
+def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
+    """A hub on SQLite; parametrize indirectly with "postgresql" to put its warehouse on
+    the real PostgreSQL test server instead (a fresh database per test)."""
+    backend = getattr(request, "param", "sqlite")
+    database = None
+    if backend == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        database = f"wh_{uuid.uuid4().hex[:12]}"
+        server.psql(f"CREATE DATABASE {database} OWNER {server.user} ENCODING 'UTF8' TEMPLATE template0")
+        url = server.sqlalchemy_url(database=database)
+    else:
+        url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+    engine = make_engine(url)
     upgrade(engine)
     (tmp_path / "inbox").mkdir()
     yield Hub(tmp_path, Inbox(tmp_path / "inbox"), engine, tmp_path / "reports")
     engine.dispose()
+    if database is not None:
+        server.psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+
+# Modules whose rules must hold on both warehouse back ends use this.
+BOTH_WAREHOUSES = pytest.mark.parametrize("hub", ["sqlite", "postgresql"], indirect=True)

@@ -503,9 +503,7 @@ class PostgresServer:
         return "".join(f"{key}={value};" for key, value in parts.items())
 
     def sqlalchemy_url(self, drivername: str = "postgresql+psycopg2", database: str | None = None) -> str:
-        """A SQLAlchemy URL for the same database.  No PostgreSQL DBAPI (psycopg2, psycopg)
-        is in the locked environment, so nothing can connect with it yet: read the database
-        through `odbc_connection_string()` / pyodbc, or `psql()`."""
+        """A SQLAlchemy URL (psycopg2) for the same database: the warehouse on PostgreSQL."""
         import sqlalchemy as sa
 
         url = sa.URL.create(

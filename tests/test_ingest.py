@@ -12,6 +12,7 @@ from pipelines.feeds import FEEDS
 from pipelines.ingest import ingest_feed, ready_files
 from pipelines.sources import LocalInbox
 from tests.builders import member
+from tests.conftest import BOTH_WAREHOUSES
 
 D = date(2026, 11, 23)
 ATTENDANCE = FEEDS["attendance"]
@@ -36,6 +37,7 @@ def snapshot(hub) -> dict[str, list]:
     return {k: [tuple(r) for r in hub.query(q)] for k, q in tables.items()}
 
 
+@BOTH_WAREHOUSES
 def test_same_file_twice_changes_nothing(hub):
     hub.inbox.attendance("PROBATION", date(2026, 11, 22), [appt("1"), appt("2")])
     first = ingest(hub)
@@ -50,6 +52,7 @@ def test_same_file_twice_changes_nothing(hub):
     assert snapshot(hub) == before
 
 
+@BOTH_WAREHOUSES
 def test_correction_replaces_what_the_earlier_version_contributed(hub):
     hub.inbox.attendance("PROBATION", date(2026, 11, 22), [appt("1"), appt("2"), appt("3", "BAD")])
     ingest(hub)
@@ -64,6 +67,7 @@ def test_correction_replaces_what_the_earlier_version_contributed(hub):
     assert [tuple(r) for r in view] == [("1", "FAILED_TO_ATTEND"), ("4", "ATTENDED")]
 
 
+@BOTH_WAREHOUSES
 def test_in_progress_and_hidden_files_are_ignored(hub):
     folder = hub.inbox.root / "attendance"
     folder.mkdir()
@@ -96,6 +100,7 @@ def test_a_file_still_changing_is_not_ready():
     assert (in_progress, waiting) == (0, 1)
 
 
+@BOTH_WAREHOUSES
 def test_bad_names_and_impossible_dates_are_quarantined_whole(hub):
     folder = hub.inbox.root / "attendance"
     folder.mkdir()
@@ -113,6 +118,7 @@ def test_bad_names_and_impossible_dates_are_quarantined_whole(hub):
     assert ingest(hub).files_rejected == 0  # recorded once, not on every run
 
 
+@BOTH_WAREHOUSES
 def test_files_dated_after_the_report_date_wait(hub):
     hub.inbox.attendance("PROBATION", date(2026, 11, 24), [appt("1")])
     assert ingest(hub).files_after_report_date == 1
@@ -120,6 +126,7 @@ def test_files_dated_after_the_report_date_wait(hub):
     assert ingest(hub, report_date=date(2026, 11, 24)).files_loaded == 1
 
 
+@BOTH_WAREHOUSES
 def test_every_row_is_loaded_or_quarantined(hub):
     hub.inbox.attendance("PROBATION", date(2026, 11, 22), [appt("1"), appt("2", "NOPE"), appt("3", day="2026-02-31")])
     outcome = ingest(hub)
@@ -131,6 +138,7 @@ def test_every_row_is_loaded_or_quarantined(hub):
                        "event_datetime: not a valid timestamp"]  # fmt: skip
 
 
+@BOTH_WAREHOUSES
 def test_a_crash_mid_file_leaves_the_warehouse_as_it_was(hub, monkeypatch):
     hub.inbox.attendance("PROBATION", date(2026, 11, 22), [appt("1")])
     ingest(hub)
@@ -153,6 +161,7 @@ def test_a_crash_mid_file_leaves_the_warehouse_as_it_was(hub, monkeypatch):
     assert ingest(hub).files_corrected == 1
 
 
+@BOTH_WAREHOUSES
 def test_cohort_snapshots_are_all_kept(hub):
     m = member("LDS-000001", "A", "B", "1990-01-01")
     hub.inbox.cohort(date(2026, 11, 21), [m])

@@ -7,6 +7,9 @@ from datetime import date, datetime
 import pytest
 
 from tests.builders import member
+from tests.conftest import BOTH_WAREHOUSES
+
+pytestmark = BOTH_WAREHOUSES
 
 D = date(2026, 11, 23)  # report date; "yesterday" is 2026-11-22
 

@@ -10,6 +10,7 @@ import pytest
 from pipelines.settings import Kpi
 from pipelines.traffic_light import periods, rag
 from tests.builders import member
+from tests.conftest import BOTH_WAREHOUSES
 
 D = date(2026, 11, 2)
 
@@ -74,6 +75,7 @@ def cell(t, period, division, kpi):
     return r.numerator, r.denominator, value, r.rag
 
 
+@BOTH_WAREHOUSES
 def test_periods_run_from_earliest_file_month_to_month_of_yesterday(table):
     hub, t = table
     got = sorted({(r.period, str(r.period_start), str(r.period_end)) for r in hub.query("select * from traffic_light")})
@@ -82,6 +84,7 @@ def test_periods_run_from_earliest_file_month_to_month_of_yesterday(table):
     assert len(t) == 3 * 4 * 5  # periods x (3 divisions + ALL) x KPIs
 
 
+@BOTH_WAREHOUSES
 def test_no_register_means_no_data(table):
     _, t = table
     for division in ("CH", "NE", "NW", "ALL"):
@@ -89,6 +92,7 @@ def test_no_register_means_no_data(table):
             assert cell(t, "2026-09", division, kpi) == (None, None, None, "NO_DATA")
 
 
+@BOTH_WAREHOUSES
 def test_review_in_date(table):
     _, t = table
     assert cell(t, "2026-10", "CH", "review_in_date") == (1, 2, Decimal("50.0"), "RED")
@@ -97,12 +101,14 @@ def test_review_in_date(table):
     assert cell(t, "2026-10", "ALL", "review_in_date") == (1, 3, Decimal("33.3"), "RED")
 
 
+@BOTH_WAREHOUSES
 def test_plan_in_place_window_is_183_days_to_e(table):
     _, t = table
     # E = 2026-10-31; E - 182 days = 2026-05-02: M2's plan counts, M1's (a day earlier) does not.
     assert cell(t, "2026-10", "CH", "plan_in_place") == (1, 2, Decimal("50.0"), "RED")
 
 
+@BOTH_WAREHOUSES
 def test_appointment_compliance(table):
     _, t = table
     assert cell(t, "2026-10", "CH", "appointment_compliance") == (2, 3, Decimal("66.7"), "RED")
@@ -110,6 +116,7 @@ def test_appointment_compliance(table):
     assert cell(t, "2026-10", "ALL", "appointment_compliance") == (3, 4, Decimal("75.0"), "AMBER")
 
 
+@BOTH_WAREHOUSES
 def test_arrests_per_100(table):
     _, t = table
     assert cell(t, "2026-10", "CH", "arrests_per_100") == (2, 2, Decimal("100.0"), "RED")
@@ -117,6 +124,7 @@ def test_arrests_per_100(table):
     assert cell(t, "2026-10", "ALL", "arrests_per_100") == (3, 3, Decimal("100.0"), "RED")
 
 
+@BOTH_WAREHOUSES
 def test_settled_on_release_uses_newest_file_on_or_before_release_date(table):
     _, t = table
     # 10-10 comes from the 10-01 file (TEMPORARY); 10-20 from the 10-15 file (NFA).
@@ -124,6 +132,7 @@ def test_settled_on_release_uses_newest_file_on_or_before_release_date(table):
     assert cell(t, "2026-10", "NE", "settled_on_release") == (0, 0, None, "NO_DATA")
 
 
+@BOTH_WAREHOUSES
 def test_later_months_are_not_touched(table):
     hub, _ = table
     hub.run(date(2026, 12, 5))
@@ -162,6 +171,7 @@ def test_period_boundaries():
     assert periods(date(2026, 12, 15), date(2026, 12, 1)) == []
 
 
+@BOTH_WAREHOUSES
 def test_a_moved_release_counts_once_on_its_new_date(hub):
     hub.inbox.cohort(date(2026, 10, 1), [M1])
     hub.inbox.releases(date(2026, 10, 1), [release("A1111AA", "2026-10-10", "SETTLED")])
