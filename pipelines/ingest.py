@@ -49,6 +49,10 @@ class IngestOutcome:
     new_file_ids: list[int] = field(default_factory=list)
 
 
+# A file to load: as listed, its name, its bytes, their sha256, the current version if any.
+Arrival = tuple[InboxFile, FileName, bytes, str, dict | None]
+
+
 def local_wall_clock(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, LONDON).replace(tzinfo=None, microsecond=0)
 
@@ -91,7 +95,7 @@ def ingest_feed(
     files, outcome.files_in_progress, outcome.files_not_ready = ready_files(inbox, feed.name, settle_seconds)
     outcome.files_listed = len(files) + outcome.files_in_progress + outcome.files_not_ready
     current = _current_versions(engine, feed.name)
-    arrivals: list[tuple[InboxFile, FileName, bytes, str, dict | None]] = []
+    arrivals: list[Arrival] = []
     for f in sorted(files, key=lambda f: f.name):
         name = parse_name(feed, f.name)
         if name.file_date is not None and name.file_date > report_date:
@@ -109,9 +113,34 @@ def ingest_feed(
             continue
         arrivals.append((f, name, data, sha, known))
 
+    for batch in _batches(arrivals):
+        _load_batch(engine, inbox, feed, batch, report_date, outcome)
+    return outcome
+
+
+# New files are validated together (per-file overheads dominate for small files) but in
+# batches of bounded size, so a first run over a large backlog does not hold it all at once.
+BATCH_BYTES = 256 << 20
+
+
+def _batches(arrivals: list[Arrival]) -> list[list[Arrival]]:
+    batches: list[list[Arrival]] = [[]]
+    size = 0
+    for arrival in arrivals:
+        if batches[-1] and size + len(arrival[2]) > BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(arrival)
+        size += len(arrival[2])
+    return [b for b in batches if b]
+
+
+def _load_batch(
+    engine: sa.Engine, inbox: Inbox, feed: Feed, batch: list[Arrival], report_date: date, outcome: IngestOutcome
+) -> None:
     tables: dict[str, tuple[RawTable, date | None]] = {}
     problems: dict[str, FileRejected] = {}
-    for f, name, data, _, _ in arrivals:
+    for f, name, data, _, _ in batch:
         try:
             table = read_table(feed, f.name, data)
         except FileRejected as exc:
@@ -123,10 +152,9 @@ def ingest_feed(
             continue
         tables[f.name] = (table, name.file_date)
     validated = {**validate_files(feed, tables), **problems}
-    for f, name, _, sha, known in arrivals:
+    for f, name, _, sha, known in batch:
         _load_file(engine, inbox.location, feed, f, name, sha, known, validated[f.name], report_date, outcome)
         inbox.mark_ingested(f)  # only once the file is committed
-    return outcome
 
 
 def ingest_view(engine: sa.Engine, feed: Feed, read: ViewRead, report_date: date, source: str) -> IngestOutcome:

@@ -176,3 +176,14 @@ def test_cohort_snapshots_are_all_kept(hub):
 def test_foreign_keys_cascade_is_on(hub):
     with hub.engine.connect() as conn:
         assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_a_backlog_is_loaded_in_bounded_batches(hub, monkeypatch):
+    import pipelines.ingest as module
+
+    for day in (20, 21, 22):
+        hub.inbox.attendance("DIP", date(2026, 11, day), [appt(f"{day}a"), appt(f"{day}b", "BAD")])
+    monkeypatch.setattr(module, "BATCH_BYTES", 1)  # one file per batch
+    outcome = ingest(hub)
+    assert (outcome.files_loaded, outcome.rows_loaded, outcome.rows_quarantined) == (3, 3, 3)
+    assert len(hub.query("select * from quarantine")) == 3
