@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
 from pipelines.assets.ingest import INGEST_ASSETS
@@ -17,16 +15,17 @@ from pipelines.resources import (
     WarehouseResource,
 )
 from pipelines.sensors import inbox_sensors
-from pipelines.settings import apply_environment_defaults
+from pipelines.settings import OPTIONAL, apply_environment_defaults
 
 apply_environment_defaults()
 
 DAILY_JOB = "daily_pipeline"
 
 
-def optional_env(name: str) -> dg.EnvVar | None:
-    """An EnvVar when set (its value, maybe secret, is read at run time), else None."""
-    return dg.EnvVar(name) if os.environ.get(name) else None
+def optional_env(name: str) -> dg.EnvVar:
+    """An optional setting, read at run time; "" (set by apply_environment_defaults) is unset."""
+    assert name in OPTIONAL, name
+    return dg.EnvVar(name)
 
 
 daily_pipeline = dg.define_asset_job(

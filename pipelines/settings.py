@@ -30,6 +30,19 @@ def today_in_london() -> date:
     return datetime.now(ZoneInfo("Europe/London")).date()
 
 
+# Optional settings, some secret: absent means "not used".  They are set to "" when
+# absent so Dagster can always resolve them as EnvVars at run time (never at import).
+OPTIONAL = (
+    "IOM_COHORT_ODBC",
+    "IOM_ARRESTS_ODBC",
+    "IOM_OUTBOX",
+    "IOM_SFTP_KEY_FILE",
+    "IOM_SFTP_KEY",
+    "IOM_SFTP_KEY_PASSPHRASE",
+    "IOM_SFTP_KNOWN_HOSTS",
+)
+
+
 def apply_environment_defaults() -> None:
     """Fill unset variables with the embedded defaults, so `dagster dev` and the CLI agree.
 
@@ -37,6 +50,8 @@ def apply_environment_defaults() -> None:
     """
     for name, value in DEFAULTS.items():
         os.environ.setdefault(name, value)
+    for name in OPTIONAL:
+        os.environ.setdefault(name, "")
 
 
 @dataclass(frozen=True)

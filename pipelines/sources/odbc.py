@@ -64,6 +64,9 @@ def _classify(exc: Exception, feed: Feed, view: str, where: str) -> Exception:
         return SourceError(f"{feed.name} over ODBC: unknown ODBC driver or data source in {where}")
     if state in ("28000", "28P01") or "authentication failed" in lowered or "password" in lowered:
         return SourceError(f"{feed.name} over ODBC: login failed for {where}")
+    if state.startswith("08") and "does not exist" in lowered:
+        # The server answered: the database (or user) named is not there. Retrying won't help.
+        return SourceError(f"{feed.name} over ODBC: the database or user named in {where} does not exist")
     if state.startswith("08") or "could not connect" in lowered or "connection refused" in lowered or "timeout" in lowered:
         return TransientSourceError(f"{feed.name} over ODBC: the database server cannot be reached ({where})")
     if state in ("42S02", "42P01") or "does not exist" in lowered or "no such table" in lowered:
@@ -87,7 +90,10 @@ def read_view(feed_name: str, connection_string: str, read_on: date, *, login_ti
     except pyodbc.Error as exc:
         raise _classify(exc, feed, view, where) from None
     try:
-        conn.timeout = max(login_timeout * 4, 60)  # per query
+        try:
+            conn.timeout = max(login_timeout * 4, 60)  # per query, where the driver supports it
+        except pyodbc.Error:
+            pass  # psqlODBC refuses SQL_ATTR_CONNECTION_TIMEOUT (HY000): read without one
         cursor = conn.cursor()
         cursor.execute(f"SELECT * FROM {view}")  # the view name is a constant of ours, never input
         columns = [c[0].strip().lower() for c in cursor.description]
