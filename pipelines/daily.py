@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from pipelines.feeds import FEEDS
+from pipelines.feeds import FEEDS, FeedKind
 from pipelines.identities import derived_identities
 from pipelines.linking import REVIEW, link_records
 from pipelines.store import events_as_of, register_in_force, snapshot_in_force
@@ -19,12 +19,14 @@ LINKED_FEEDS = ("arrests", "court_results", "attendance", "prison_releases")
 
 
 def report_window_records(engine: sa.Engine, feed_name: str, report_date: date) -> pd.DataFrame:
-    """Events of D-1 (as of D), or the releases due in [D, D+30] from the file in force."""
-    if feed_name == "prison_releases":
+    """Events of D-1 (as of D); for a snapshot of what is coming (releases), its items
+    dated in [D, D+30] from the snapshot in force at D."""
+    feed = FEEDS[feed_name]
+    if feed.kind is FeedKind.SNAPSHOT:
         _, _, rows = snapshot_in_force(engine, feed_name, report_date)
         if rows.empty:
             return rows
-        due = pd.to_datetime(rows["release_date"]).dt.date
+        due = pd.to_datetime(rows[feed.event_date_column]).dt.date
         return rows[(due >= report_date) & (due <= report_date + timedelta(days=RELEASE_HORIZON_DAYS))]
     yesterday = report_date - timedelta(days=1)
     return events_as_of(engine, feed_name, report_date, yesterday, yesterday)
