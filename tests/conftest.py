@@ -18,10 +18,14 @@ from pipelines.feeds import FEEDS
 from pipelines.ingest import ingest_feed
 from pipelines.reports.render import write_report
 from pipelines.reports.sections import build_reports
-from pipelines.settings import PROJECT_ROOT, load_hub_config
+from pipelines.settings import PROJECT_ROOT, apply_environment_defaults, load_hub_config
 from pipelines.sources import LocalInbox
 from tests.builders import Inbox
 from warehouse.db import make_engine, upgrade
+
+# As the code location does on import: every optional setting exists (maybe "") before
+# any test patches the environment, so restoring it never removes one.
+apply_environment_defaults()
 
 # Real servers on loopback (sshd, PostgreSQL, ODBC drivers) for the transport tests.
 pytest_plugins = ["tests.servers"]

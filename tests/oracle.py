@@ -8,10 +8,12 @@ error in the pipeline's parsing, linking or queries shows up as a difference.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 Row = dict[str, Any]
@@ -31,6 +33,20 @@ KEYS = {
     "court_results": ("court_code", "hearing_date", "urn", "defendant_index", "offence_seq"),
     "attendance": ("agency", "record_id"),
 }
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    """A report CSV as written."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def project(rows: list[dict[str, str]], like: list[dict[str, str]]) -> list[tuple]:
+    """Report rows reduced to the oracle's columns, in the report's order."""
+    if not like:
+        return [tuple(sorted(r.items())) for r in rows]
+    columns = sorted(like[0])
+    return [tuple((c, r[c]) for c in columns) for r in rows]
 
 
 def d(text: str | None) -> date | None:

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from pipelines.synth import generate
-from tests.oracle import Truth, expected_feeds, expected_reports, expected_traffic_light
+from tests.oracle import Truth, expected_feeds, expected_reports, expected_traffic_light, project, read_csv
 
 D = date(2026, 11, 23)  # 60 days back takes in the autumn clock change (2026-10-25)
 SECTIONS = ("arrests", "court_results", "attendance", "status_changes", "releases", "reviews", "feeds")
@@ -26,19 +26,6 @@ def run_job(report_date: date, instance: dg.DagsterInstance) -> dg.ExecuteInProc
     from pipelines.definitions import DAILY_JOB, defs
 
     return defs.resolve_job_def(DAILY_JOB).execute_in_process(partition_key=report_date.isoformat(), instance=instance)
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def project(rows: list[dict[str, str]], like: list[dict[str, str]]) -> list[tuple]:
-    """The report's rows reduced to the oracle's columns, in the report's order."""
-    if not like:
-        return [tuple(sorted(r.items())) for r in rows]
-    columns = sorted(like[0])
-    return [tuple((c, r[c]) for c in columns) for r in rows]
 
 
 def fingerprint(engine: sa.Engine, reports: Path) -> dict[str, object]:

@@ -462,19 +462,6 @@ def test_the_database_down_is_transient_and_leaves_the_warehouse_as_it_was(hub, 
 # --------------------------------------------------------------------------- through Dagster
 
 
-def daily_job() -> dg.JobDefinition:
-    """The daily job as pipelines.definitions builds it, but with the ODBC connection strings
-    taken from the environment at run time (definitions.py decides which are set at import,
-    once per process, before these tests set them)."""
-    from pipelines.definitions import DAILY_JOB, defs
-
-    resources = {
-        **defs.resources,
-        "odbc": OdbcResource(cohort=dg.EnvVar("IOM_COHORT_ODBC"), arrests=None),
-    }
-    return dg.Definitions(assets=list(defs.assets), jobs=list(defs.jobs), resources=resources).resolve_job_def(DAILY_JOB)
-
-
 def ephemeral_instance() -> dg.DagsterInstance:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -488,7 +475,7 @@ def dagster_env(hub, pg_db, monkeypatch):
     monkeypatch.setenv("IOM_REPORTS_DIR", str(hub.reports_dir))
     monkeypatch.setenv("IOM_SETTLE_SECONDS", "0")
     monkeypatch.setenv("IOM_COHORT_ODBC", pg_db.odbc)
-    monkeypatch.delenv("IOM_ARRESTS_ODBC", raising=False)
+    monkeypatch.setenv("IOM_ARRESTS_ODBC", "")  # unset
     today = today_in_london()
     yesterday = today - timedelta(days=1)
     pg_db.feed_view("cohort", MEMBERS)
@@ -550,3 +537,9 @@ def test_a_dagster_run_with_the_database_down_fails_the_cohort_step_and_writes_n
     assert "cannot be reached" in text
     assert postgres_server.password not in text
     assert warehouse_contents(hub.engine) == before
+
+
+def daily_job() -> dg.JobDefinition:
+    from pipelines.definitions import DAILY_JOB, defs
+
+    return defs.resolve_job_def(DAILY_JOB)

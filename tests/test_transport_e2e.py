@@ -25,46 +25,13 @@ import pytest
 import sqlalchemy as sa
 
 from pipelines.feeds import FEEDS, ColType
-from pipelines.resources import InboxResource, OdbcResource
 from pipelines.settings import today_in_london
 from pipelines.synth import generate
-from tests.oracle import Truth, expected_reports
+from tests.oracle import Truth, expected_reports, project, read_csv
 
 SECTIONS = ("arrests", "court_results", "attendance", "status_changes", "releases", "reviews")
 FILE_FEEDS = ("arrests", "court_results", "prison_releases", "attendance")  # the cohort comes over ODBC
 COHORT = FEEDS["cohort"]
-
-
-def daily_job() -> dg.JobDefinition:
-    """The daily job as pipelines.definitions builds it, with the SFTP credentials and the
-    cohort's ODBC connection string taken from the environment at run time.
-    (definitions.py decides at import, once per process, which optional variables are set.)"""
-    from pipelines.definitions import DAILY_JOB, defs
-
-    resources = {
-        **defs.resources,
-        "inbox": InboxResource(
-            location=dg.EnvVar("IOM_INBOX"),
-            settle_seconds=dg.EnvVar.int("IOM_SETTLE_SECONDS"),
-            sftp_key_file=dg.EnvVar("IOM_SFTP_KEY_FILE"),
-            sftp_known_hosts=dg.EnvVar("IOM_SFTP_KNOWN_HOSTS"),
-        ),
-        "odbc": OdbcResource(cohort=dg.EnvVar("IOM_COHORT_ODBC"), arrests=None),
-    }
-    return dg.Definitions(assets=list(defs.assets), jobs=list(defs.jobs), resources=resources).resolve_job_def(DAILY_JOB)
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def project(rows: list[dict[str, str]], like: list[dict[str, str]]) -> list[tuple]:
-    """The report's rows reduced to the oracle's columns, in the report's order."""
-    if not like:
-        return [tuple(sorted(r.items())) for r in rows]
-    columns = sorted(like[0])
-    return [tuple((c, r[c]) for c in columns) for r in rows]
 
 
 def typed_register_rows(path: Path) -> list[dict[str, Any]]:
@@ -140,7 +107,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, sftp_server, postgres_server
             for k, v in env.items():
                 mp.setenv(k, v)
             for k in ("IOM_ARRESTS_ODBC", "IOM_OUTBOX", "IOM_SFTP_KEY", "IOM_SFTP_MOVE_PROCESSED"):
-                mp.delenv(k, raising=False)
+                mp.setenv(k, "")  # unset
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 instance = dg.DagsterInstance.ephemeral()
@@ -243,3 +210,9 @@ def test_no_secret_or_personal_data_in_the_runs_record(world, postgres_server):
 
 def test_it_runs_in_reasonable_time(world):
     assert world["seconds"] < 60
+
+
+def daily_job() -> dg.JobDefinition:
+    from pipelines.definitions import DAILY_JOB, defs
+
+    return defs.resolve_job_def(DAILY_JOB)
