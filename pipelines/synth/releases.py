@@ -72,7 +72,7 @@ def generate(world: World, plan: MessPlan) -> Iterator[Delivery]:
             name = f"prison_releases_{day:%Y%m%d}.csv"
             _break(lines, "impossible_release_date", notes, name, day)
             notes.append(("prison_csv_only", {"file": name, "note": "this week came as CSV only"}))
-            yield _csv_delivery(name, day, arrived, lines, notes)
+            yield _delivery(name, day, arrived, lines, notes)
             continue
         name = f"prison_releases_{day:%Y%m%d}.xlsx"
         if day in broken:
@@ -91,8 +91,8 @@ def generate(world: World, plan: MessPlan) -> Iterator[Delivery]:
                     },
                 )
             ]
-            yield _csv_delivery(csv_name, day, arrived - timedelta(minutes=31), early, csv_notes)
-        yield _xlsx_delivery(name, day, arrived, lines, notes)
+            yield _delivery(csv_name, day, arrived - timedelta(minutes=31), early, csv_notes)
+        yield _delivery(name, day, arrived, lines, notes)
 
 
 def _lines(world: World, rng: random.Random, day: date, known_at: date) -> list[_Line]:
@@ -180,33 +180,18 @@ def _differ(early: list[_Line], final: list[_Line], day: date) -> None:
             return
 
 
-def _csv_delivery(
+def _delivery(
     name: str, day: date, arrived: datetime, lines: list[_Line], notes: list[tuple[str, dict[str, object]]]
 ) -> Delivery:
+    """The same rows as a workbook (.xlsx) or as CSV, as the file name says."""
     rows = [line.row for line in lines]
+    payload = _workbook(day, lines) if name.endswith(".xlsx") else render_csv(COLUMNS, rows, bom=True, crlf=True)
     return Delivery(
         feed="prison_releases",
         name=name,
         file_date=day,
         arrived=arrived,
-        payload=render_csv(COLUMNS, rows, bom=True, crlf=True),
-        records=csv_records("prison_releases", name, rows),
-        rows=len(rows),
-        quarantined_rows=sum(r.quarantine is not None for r in rows),
-        notes=notes,
-    )
-
-
-def _xlsx_delivery(
-    name: str, day: date, arrived: datetime, lines: list[_Line], notes: list[tuple[str, dict[str, object]]]
-) -> Delivery:
-    rows = [line.row for line in lines]
-    return Delivery(
-        feed="prison_releases",
-        name=name,
-        file_date=day,
-        arrived=arrived,
-        payload=_workbook(day, lines),
+        payload=payload,
         records=csv_records("prison_releases", name, rows),
         rows=len(rows),
         quarantined_rows=sum(r.quarantine is not None for r in rows),
