@@ -25,6 +25,7 @@ class ColType(StrEnum):
     DATETIME = "datetime"  # local wall clock, no offset; a bare date is allowed where noted
     ENUM = "enum"
     IDENTIFIER = "identifier"
+    DIVISION = "division"  # a division code from the hub's configuration (CONTRACT section 6)
 
 
 class FileFormat(StrEnum):
@@ -134,7 +135,7 @@ COHORT = Feed(
         _id("crn"),
         _id("yos_ref"),
         _id("postcode"),
-        Column("managing_division", required=True),
+        Column("managing_division", ColType.DIVISION, required=True),
         Column("cohort_type", ColType.ENUM, required=True, values=("IOM", "PPO")),
         Column("strand", ColType.ENUM, required=True, values=("REHAB_RESETTLE", "PREVENT_DETER", "CATCH_CONVICT")),
         Column("status", ColType.ENUM, required=True, values=("NOMINATED", "ACTIVE", "DESELECTED")),

@@ -90,7 +90,12 @@ def ingest_feed(
     report_date: date,
     *,
     settle_seconds: float,
+    divisions: frozenset[str] | None = None,
 ) -> IngestOutcome:
+    """Load the feed's new and corrected files dated on or before the report date.
+
+    ``divisions``, the configured division codes, are checked where a feed carries one.
+    """
     outcome = IngestOutcome(feed.name)
     files, outcome.files_in_progress, outcome.files_not_ready = ready_files(inbox, feed.name, settle_seconds)
     outcome.files_listed = len(files) + outcome.files_in_progress + outcome.files_not_ready
@@ -114,7 +119,7 @@ def ingest_feed(
         arrivals.append((f, name, data, sha, known))
 
     for batch in _batches(arrivals):
-        _load_batch(engine, inbox, feed, batch, report_date, outcome)
+        _load_batch(engine, inbox, feed, batch, report_date, outcome, divisions)
     return outcome
 
 
@@ -136,7 +141,13 @@ def _batches(arrivals: list[Arrival]) -> list[list[Arrival]]:
 
 
 def _load_batch(
-    engine: sa.Engine, inbox: Inbox, feed: Feed, batch: list[Arrival], report_date: date, outcome: IngestOutcome
+    engine: sa.Engine,
+    inbox: Inbox,
+    feed: Feed,
+    batch: list[Arrival],
+    report_date: date,
+    outcome: IngestOutcome,
+    divisions: frozenset[str] | None,
 ) -> None:
     tables: dict[str, tuple[RawTable, date | None]] = {}
     problems: dict[str, FileRejected] = {}
@@ -151,13 +162,20 @@ def _load_batch(
             problems[f.name] = FileRejected(name.problem, rows=table.rows_in or None)
             continue
         tables[f.name] = (table, name.file_date)
-    validated = {**validate_files(feed, tables), **problems}
+    validated = {**validate_files(feed, tables, divisions), **problems}
     for f, name, _, sha, known in batch:
         _load_file(engine, inbox.location, feed, f, name, sha, known, validated[f.name], report_date, outcome)
         inbox.mark_ingested(f)  # only once the file is committed
 
 
-def ingest_view(engine: sa.Engine, feed: Feed, read: ViewRead, report_date: date, source: str) -> IngestOutcome:
+def ingest_view(
+    engine: sa.Engine,
+    feed: Feed,
+    read: ViewRead,
+    report_date: date,
+    source: str,
+    divisions: frozenset[str] | None = None,
+) -> IngestOutcome:
     """Load one read of an ODBC view as that day's delivery of the feed."""
     outcome = IngestOutcome(feed.name, files_listed=1)
     known = _current_versions(engine, feed.name).get(read.name)
@@ -166,7 +184,7 @@ def ingest_view(engine: sa.Engine, feed: Feed, read: ViewRead, report_date: date
         return outcome
     pseudo = InboxFile(feed.name, read.name, read.rows, time.time())
     name = FileName(read.name, read.read_on, "", "odbc", "", None)
-    result = validate_files(feed, {read.name: (read.table, read.read_on)})[read.name]
+    result = validate_files(feed, {read.name: (read.table, read.read_on)}, divisions)[read.name]
     _load_file(engine, source, feed, pseudo, name, read.sha256, known, result, report_date, outcome)
     return outcome
 

@@ -53,7 +53,7 @@ def _parses(formats: tuple[str, ...]):
     return check
 
 
-def _column_checks(feed: Feed, col: Column) -> list[pa.Check]:
+def _column_checks(feed: Feed, col: Column, divisions: frozenset[str] | None) -> list[pa.Check]:
     checks: list[pa.Check] = []
     if col.type is ColType.DATE:
         human = feed.date_format.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD")
@@ -61,6 +61,8 @@ def _column_checks(feed: Feed, col: Column) -> list[pa.Check]:
     elif col.type is ColType.DATETIME:
         formats = feed.datetime_formats + ((feed.date_format,) if col.date_only_allowed else ())
         checks.append(pa.Check(_parses(formats), name="not a valid timestamp"))
+    elif col.type is ColType.DIVISION and divisions is not None:
+        checks.append(pa.Check(lambda s: s.isin(divisions) | s.isna(), name="not a configured division code"))
     elif col.type is ColType.ENUM:
         allowed = set(col.values)
         checks.append(pa.Check(lambda s: s.isin(allowed) | s.isna(), name=f"not one of {', '.join(col.values)}"))
@@ -68,10 +70,10 @@ def _column_checks(feed: Feed, col: Column) -> list[pa.Check]:
 
 
 @cache
-def schema_for(feed: Feed) -> pa.DataFrameSchema:
+def schema_for(feed: Feed, divisions: frozenset[str] | None = None) -> pa.DataFrameSchema:
     """The text-level schema of a feed: required values, formats, allowed values, row rules."""
     columns = {
-        col.name: pa.Column(object, nullable=not col.required, required=False, checks=_column_checks(feed, col))
+        col.name: pa.Column(object, nullable=not col.required, required=False, checks=_column_checks(feed, col, divisions))
         for col in feed.columns
     }
     return pa.DataFrameSchema(
@@ -87,15 +89,17 @@ _READABLE = {"not_nullable": "required value missing"}
 FILE = "__file__"
 
 
-def validate(feed: Feed, raw: RawTable, file_date: date | None) -> Validated:
+def validate(feed: Feed, raw: RawTable, file_date: date | None, divisions: frozenset[str] | None = None) -> Validated:
     """Validate one file's table.  Raises FileRejected if it cannot be used at all."""
-    outcome = validate_files(feed, {"file": (raw, file_date)})["file"]
+    outcome = validate_files(feed, {"file": (raw, file_date)}, divisions)["file"]
     if isinstance(outcome, FileRejected):
         raise outcome
     return outcome
 
 
-def validate_files(feed: Feed, tables: dict[str, tuple[RawTable, date | None]]) -> dict[str, Validated | FileRejected]:
+def validate_files(
+    feed: Feed, tables: dict[str, tuple[RawTable, date | None]], divisions: frozenset[str] | None = None
+) -> dict[str, Validated | FileRejected]:
     """Validate many files of one feed in a single vectorised pass.
 
     Per-file overheads dominate when a day brings hundreds of small files, so their rows
@@ -117,10 +121,10 @@ def validate_files(feed: Feed, tables: dict[str, tuple[RawTable, date | None]]) 
     frame = pd.concat(frames, ignore_index=True)
     for col in feed.columns:
         frame[col.name] = _blank_to_none(frame[col.name])
-        if col.type is ColType.ENUM or col.type is ColType.IDENTIFIER:
+        if col.type in (ColType.ENUM, ColType.IDENTIFIER, ColType.DIVISION):
             frame[col.name] = frame[col.name].str.upper()
 
-    reasons = _failures(feed, frame)
+    reasons = _failures(feed, frame, divisions)
     bad_index = reasons.index.unique()
     joined = reasons.groupby(level=0).agg("; ".join)
     bad = pd.DataFrame({FILE: frame.loc[bad_index, FILE], ROW: frame.loc[bad_index, ROW], LOC: frame.loc[bad_index, LOC],
@@ -146,14 +150,14 @@ def validate_files(feed: Feed, tables: dict[str, tuple[RawTable, date | None]]) 
     return results
 
 
-def _failures(feed: Feed, frame: pd.DataFrame) -> pd.Series:
+def _failures(feed: Feed, frame: pd.DataFrame, divisions: frozenset[str] | None) -> pd.Series:
     """One reason string per failed (row, rule), indexed by frame row."""
     if frame.empty:
         return pd.Series(dtype=object)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pandera's own advisory warnings are not ours to show
         try:
-            schema_for(feed).validate(frame, lazy=True)
+            schema_for(feed, divisions).validate(frame, lazy=True)
             return pd.Series(dtype=object)
         except pa.errors.SchemaErrors as exc:
             cases = exc.failure_cases

@@ -44,7 +44,7 @@ class Hub:
         config = load_hub_config(str(PROJECT_ROOT / "config" / "hub.yaml"))
         source = LocalInbox(self.inbox.root)
         for feed in FEEDS.values():
-            ingest_feed(self.engine, source, feed, report_date, settle_seconds=0)
+            ingest_feed(self.engine, source, feed, report_date, settle_seconds=0, divisions=frozenset(config.divisions))
         for feed in LINKED_FEEDS:
             link_for_report(self.engine, feed, report_date)
         for report in build_reports(self.engine, report_date, config):

@@ -187,3 +187,14 @@ def test_a_backlog_is_loaded_in_bounded_batches(hub, monkeypatch):
     outcome = ingest(hub)
     assert (outcome.files_loaded, outcome.rows_loaded, outcome.rows_quarantined) == (3, 3, 3)
     assert len(hub.query("select * from quarantine")) == 3
+
+
+@BOTH_WAREHOUSES
+def test_a_member_in_an_unconfigured_division_is_quarantined_not_lost(hub):
+    hub.inbox.cohort(date(2026, 11, 22), [member("LDS-000001", "A", "B", "1990-01-01"),
+                                          member("LDS-000002", "C", "D", "1990-01-02", managing_division="BD")])  # fmt: skip
+    outcome = ingest_feed(hub.engine, LocalInbox(hub.inbox.root), FEEDS["cohort"], D, settle_seconds=0,
+                          divisions=frozenset({"CH", "NE", "NW"}))  # fmt: skip
+    assert (outcome.rows_loaded, outcome.rows_quarantined) == (1, 1)
+    (q,) = hub.query("select location, reason from quarantine")
+    assert (q.location, q.reason) == ("3", "managing_division: not a configured division code")

@@ -26,8 +26,8 @@ import pipelines.sources.odbc as odbc
 from pipelines.assets.ingest import _ingest
 from pipelines.feeds import FEEDS, ColType
 from pipelines.ingest import ingest_view
-from pipelines.resources import InboxResource, OdbcResource
-from pipelines.settings import today_in_london
+from pipelines.resources import HubResource, InboxResource, OdbcResource
+from pipelines.settings import PROJECT_ROOT, today_in_london
 from pipelines.sources.base import SourceError, TransientSourceError
 from pipelines.sources.odbc import VIEWS, read_view
 from tests.builders import member
@@ -439,8 +439,9 @@ def test_the_database_down_is_transient_and_leaves_the_warehouse_as_it_was(hub, 
     today = today_in_london()
     inbox = InboxResource(location=str(hub.inbox.root), settle_seconds=0)
     source = OdbcResource(cohort=pg_db.odbc)
+    hub_config = HubResource(config_path=str(PROJECT_ROOT / "config" / "hub.yaml"), reports_dir=str(hub.reports_dir))
     pg_db.feed_view("cohort", MEMBERS)
-    assert _ingest(hub.engine, COHORT, today, inbox, source).files_loaded == 1  # an earlier good read
+    assert _ingest(hub.engine, COHORT, today, inbox, source, hub_config).files_loaded == 1  # an earlier good read
     pg_db.execute("UPDATE cohort_source SET status = 'DESELECTED', deselected_on = '2026-11-01' WHERE iom_id = 'LDS-000001'")
     pg_db.engine.dispose()
     before = warehouse_contents(hub.engine)
@@ -448,14 +449,14 @@ def test_the_database_down_is_transient_and_leaves_the_warehouse_as_it_was(hub, 
     postgres_server.stop()
     try:
         with pytest.raises(TransientSourceError, match="cannot be reached") as info:
-            _ingest(hub.engine, COHORT, today, inbox, source)
+            _ingest(hub.engine, COHORT, today, inbox, source, hub_config)
     finally:
         postgres_server.start()
     assert_no_secret(str(info.value), postgres_server.password)
     assert warehouse_contents(hub.engine) == before
 
     # Back up: the retry reads the changed register as a correction of today's delivery.
-    outcome = _ingest(hub.engine, COHORT, today, inbox, source)
+    outcome = _ingest(hub.engine, COHORT, today, inbox, source, hub_config)
     assert (outcome.files_loaded, outcome.files_corrected) == (1, 1)
 
 

@@ -76,6 +76,7 @@ _SQL_TYPES = {
     ColType.DATETIME: sa.DateTime,
     ColType.ENUM: lambda: sa.String(32),
     ColType.IDENTIFIER: lambda: sa.String(64),
+    ColType.DIVISION: sa.Text,
 }
 
 

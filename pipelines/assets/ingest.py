@@ -10,7 +10,7 @@ from pipelines.checks.schema import schema_check
 from pipelines.feeds import FEEDS, Feed
 from pipelines.ingest import IngestOutcome, ingest_feed, ingest_view
 from pipelines.partitions import report_date_of, report_dates
-from pipelines.resources import InboxResource, OdbcResource, WarehouseResource
+from pipelines.resources import HubResource, InboxResource, OdbcResource, WarehouseResource
 from pipelines.settings import today_in_london
 from pipelines.sources.base import SourceError, TransientSourceError
 from pipelines.sources.odbc import VIEWS, read_view
@@ -21,14 +21,17 @@ SOURCE_RETRIES = 3
 SOURCE_RETRY_WAIT = 120
 
 
-def _ingest(engine: sa.Engine, feed: Feed, report_date: date, inbox: InboxResource, odbc: OdbcResource) -> IngestOutcome:
+def _ingest(
+    engine: sa.Engine, feed: Feed, report_date: date, inbox: InboxResource, odbc: OdbcResource, hub: HubResource
+) -> IngestOutcome:
+    divisions = frozenset(hub.config().divisions)
     connection_string = odbc.for_feed(feed.name)
     if connection_string is not None:
         read = read_view(feed.name, connection_string, today_in_london())
-        return ingest_view(engine, feed, read, report_date, source=f"odbc:{VIEWS[feed.name]}")
+        return ingest_view(engine, feed, read, report_date, f"odbc:{VIEWS[feed.name]}", divisions)
     source = inbox.open()
     try:
-        return ingest_feed(engine, source, feed, report_date, settle_seconds=inbox.settle_seconds)
+        return ingest_feed(engine, source, feed, report_date, settle_seconds=inbox.settle_seconds, divisions=divisions)
     finally:
         source.close()
 
@@ -65,12 +68,16 @@ def _ingest_asset(feed: Feed) -> dg.AssetsDefinition:
         ],  # fmt: skip
     )
     def _asset(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource, inbox: InboxResource, odbc: OdbcResource
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        inbox: InboxResource,
+        odbc: OdbcResource,
+        hub: HubResource,
     ) -> dg.MaterializeResult:
         report_date = report_date_of(context)
         engine = warehouse.engine()
         try:
-            outcome = _ingest(engine, feed, report_date, inbox, odbc)
+            outcome = _ingest(engine, feed, report_date, inbox, odbc, hub)
         except TransientSourceError as exc:
             # Worth another go in a while; the warehouse is as it was (per-file transactions).
             context.log.warning(str(exc))
