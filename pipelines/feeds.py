@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 import pandas as pd
@@ -76,6 +76,7 @@ class Feed:
     file_pattern: re.Pattern[str]
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
+    # In order of preference: where one date has files in two formats, the first is used.
     formats: tuple[FileFormat, ...] = (FileFormat.CSV,)
     encoding: str = "utf-8-sig"  # utf-8-sig reads UTF-8 with or without a BOM
     date_format: str = "%Y-%m-%d"
@@ -83,23 +84,20 @@ class Feed:
     row_rules: tuple[RowRule, ...] = ()
     event_date_column: str | None = None  # whose local date places the row in time
     derived_identifiers: tuple[DerivedIdentifier, ...] = ()
-    # When both exist for one date, the earlier listed format is the one used.
-    format_preference: tuple[FileFormat, ...] = field(default=())
 
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    def format_rank(self, names: pd.Series) -> pd.Series:
+        """0 for the preferred format, 1 for the next...; names of no format of ours last."""
+        preference = [f.value for f in self.formats]
+        ext = names.str.rsplit(".", n=1).str[-1].str.lower()
+        return ext.map(lambda e: preference.index(e) if e in preference else len(preference))
+
     @property
     def required_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.required]
-
-    @property
-    def identifier_columns(self) -> list[Column]:
-        return [c for c in self.columns if c.type is ColType.IDENTIFIER]
-
-    def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
 
 
 def _id(name: str, kind: IdKind | None = None) -> Column:
@@ -251,7 +249,6 @@ PRISON_RELEASES = Feed(
     kind=FeedKind.SNAPSHOT,
     file_pattern=re.compile(r"^prison_releases_(?P<date>\d{8})\.(?P<ext>xlsx|csv)$"),
     formats=(FileFormat.XLSX, FileFormat.CSV),
-    format_preference=(FileFormat.XLSX, FileFormat.CSV),
     key=("noms_number", "release_date"),
     event_date_column="release_date",
     columns=(

@@ -36,6 +36,17 @@ _IOM = re.compile(r"^[A-Z]{3}-[0-9]{6}$")
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})$")
 
 
+# What a valid identifier looks like once normalised (the warehouse's schema check uses these).
+CANONICAL: dict[IdKind, str] = {
+    IdKind.IOM_ID: _IOM.pattern,
+    IdKind.PNC_ID: r"^[0-9]{4}/[0-9]{7}[A-Z]$",
+    IdKind.CRO_NUMBER: r"^[0-9]{6}/[0-9]{2}[A-Z]$",
+    IdKind.NOMS_NUMBER: _NOMS.pattern,
+    IdKind.CRN: _CRN.pattern,
+    IdKind.POSTCODE: r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$",
+}
+
+
 def check_letter(digits: str) -> str:
     return CHECK_ALPHABET[int(digits) % 23]
 

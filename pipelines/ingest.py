@@ -46,7 +46,6 @@ class IngestOutcome:
     rows_quarantined: int = 0
     findings: int = 0
     drift_columns: set[str] = field(default_factory=set)
-    new_file_ids: list[int] = field(default_factory=list)
 
 
 # A file to load: as listed, its name, its bytes, their sha256, the current version if any.
@@ -268,7 +267,6 @@ def _load_file(
                 file_id,
             )
 
-    outcome.new_file_ids.append(file_id)
     if rejected is not None:
         outcome.files_rejected += 1
         outcome.rows_quarantined += ledger["rows_quarantined"]

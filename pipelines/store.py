@@ -37,9 +37,7 @@ def snapshot_files(engine: sa.Engine, feed_name: str, as_of: date) -> pd.DataFra
     files = ledger(engine, feed_name)
     files = files[(files["status"] == "LOADED") & files["file_date"].notna()]
     files = files[files["file_date"] <= as_of].copy()
-    preference = [f.value for f in feed.format_preference] or [f.value for f in feed.formats]
-    ext = files["name"].str.rsplit(".", n=1).str[-1].str.lower()
-    files["_rank"] = ext.map(lambda e: preference.index(e) if e in preference else len(preference))
+    files["_rank"] = feed.format_rank(files["name"])
     files = files.sort_values(["file_date", "_rank", "file_time", "name"])
     return files.drop_duplicates("file_date", keep="first").drop(columns="_rank").reset_index(drop=True)
 

@@ -43,12 +43,24 @@ def _blank_to_none(s: pd.Series) -> pd.Series:
     return text.where(text != "", None)
 
 
+def _formats(feed: Feed, col: Column) -> tuple[str, ...]:
+    """The text formats a date or timestamp column may take in this feed."""
+    if col.type is ColType.DATE:
+        return (feed.date_format,)
+    return feed.datetime_formats + ((feed.date_format,) if col.date_only_allowed else ())
+
+
+def _parse(values: pd.Series, formats: tuple[str, ...]) -> pd.Series:
+    """Timestamps from text in any of ``formats``; NaT where none fits."""
+    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    for fmt in formats:
+        parsed = parsed.fillna(pd.to_datetime(values, format=fmt, errors="coerce"))
+    return parsed
+
+
 def _parses(formats: tuple[str, ...]):
     def check(s: pd.Series) -> pd.Series:
-        ok = pd.Series(False, index=s.index)
-        for fmt in formats:
-            ok |= pd.to_datetime(s, format=fmt, errors="coerce").notna()
-        return ok | s.isna()
+        return _parse(s, formats).notna() | s.isna()
 
     return check
 
@@ -57,10 +69,9 @@ def _column_checks(feed: Feed, col: Column, divisions: frozenset[str] | None) ->
     checks: list[pa.Check] = []
     if col.type is ColType.DATE:
         human = feed.date_format.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD")
-        checks.append(pa.Check(_parses((feed.date_format,)), name=f"not a valid date ({human})"))
+        checks.append(pa.Check(_parses(_formats(feed, col)), name=f"not a valid date ({human})"))
     elif col.type is ColType.DATETIME:
-        formats = feed.datetime_formats + ((feed.date_format,) if col.date_only_allowed else ())
-        checks.append(pa.Check(_parses(formats), name="not a valid timestamp"))
+        checks.append(pa.Check(_parses(_formats(feed, col)), name="not a valid timestamp"))
     elif col.type is ColType.DIVISION and divisions is not None:
         checks.append(pa.Check(lambda s: s.isin(divisions) | s.isna(), name="not a configured division code"))
     elif col.type is ColType.ENUM:
@@ -191,14 +202,10 @@ def _typed(feed: Feed, good: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     for col in feed.columns:
         values = good[col.name]
         if col.type is ColType.DATE:
-            parsed = pd.to_datetime(values, format=feed.date_format, errors="coerce")
+            parsed = _parse(values, _formats(feed, col))
             out[col.name] = parsed.dt.date.astype(object).where(parsed.notna(), None)
         elif col.type is ColType.DATETIME:
-            formats = feed.datetime_formats + ((feed.date_format,) if col.date_only_allowed else ())
-            parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-            for fmt in formats:
-                parsed = parsed.fillna(pd.to_datetime(values, format=fmt, errors="coerce"))
-            out[col.name] = parsed
+            out[col.name] = _parse(values, _formats(feed, col))
         elif col.type is ColType.IDENTIFIER and col.id_kind is not None:
             kind = col.id_kind
             normalised = each_reference(values, lambda v, ref, k=kind: normalise_series(k, v, ref))

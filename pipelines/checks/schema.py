@@ -16,17 +16,8 @@ import pandera.pandas as pa
 import sqlalchemy as sa
 
 from pipelines.feeds import ColType, Feed
-from pipelines.identifiers import IdKind
+from pipelines.identifiers import CANONICAL
 from warehouse.schema import ROW_TABLES, ingest_file
-
-_CANONICAL = {
-    IdKind.IOM_ID: r"[A-Z]{3}-[0-9]{6}",
-    IdKind.PNC_ID: r"[0-9]{4}/[0-9]{7}[A-Z]",
-    IdKind.CRO_NUMBER: r"[0-9]{6}/[0-9]{2}[A-Z]",
-    IdKind.NOMS_NUMBER: r"[A-Z][0-9]{4}[A-Z]{2}",
-    IdKind.CRN: r"[A-Z][0-9]{6}",
-    IdKind.POSTCODE: r"[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}",
-}
 
 
 @cache
@@ -36,8 +27,8 @@ def typed_schema(feed: Feed) -> pa.DataFrameSchema:
         checks = []
         if col.type is ColType.ENUM:
             checks.append(pa.Check.isin(list(col.values)))
-        if col.type is ColType.IDENTIFIER and col.id_kind in _CANONICAL:
-            checks.append(pa.Check.str_matches(f"^{_CANONICAL[col.id_kind]}$"))
+        if col.type is ColType.IDENTIFIER and col.id_kind in CANONICAL:
+            checks.append(pa.Check.str_matches(CANONICAL[col.id_kind]))
         if col.type is ColType.DATETIME:
             checks.append(pa.Check(lambda s: pd.to_datetime(s, errors="coerce").notna(), name="is a timestamp"))
         columns[col.name] = pa.Column(object, nullable=not col.required, checks=checks)

@@ -15,19 +15,6 @@ from pipelines.store import ledger
 STATUS_PRECEDENCE = ("MISSING", "STALE", "REJECTS", "LATE", "OK")
 
 
-def _preferred_newest(files: pd.DataFrame, preference: list[str]) -> str | None:
-    if files.empty:
-        return None
-    ranked = files.assign(
-        _pref=files["name"]
-        .str.rsplit(".", n=1)
-        .str[-1]
-        .str.lower()
-        .map(lambda e: -preference.index(e) if e in preference else -99)
-    )
-    return str(ranked.sort_values(["file_date", "_pref", "file_time", "name"]).iloc[-1]["name"])
-
-
 def feed_status(engine: sa.Engine, report_date: date, config: HubConfig) -> pd.DataFrame:
     files = ledger(engine)
     window = {report_date - timedelta(days=1), report_date}
@@ -36,8 +23,11 @@ def feed_status(engine: sa.Engine, report_date: date, config: HubConfig) -> pd.D
         mine = files[files["feed"] == name]
         dated = mine[mine["file_date"].notna()]
         dated = dated[dated["file_date"] <= report_date]
-        preference = [f.value for f in (feed.format_preference or feed.formats)]
-        newest = _preferred_newest(dated, preference)
+        newest = None
+        if not dated.empty:  # the newest date; on it the preferred format, then the latest time
+            ranked = dated.assign(_rank=feed.format_rank(dated["name"]))
+            order = ranked.sort_values(["file_date", "_rank", "file_time", "name"], ascending=[False, True, False, False])
+            newest = str(order.iloc[0]["name"])
         # Files whose names carry no usable date count in the run that first found them.
         in_window = pd.concat(
             [dated[dated["file_date"].isin(window)], mine[mine["file_date"].isna() & (mine["first_report_date"] == report_date)]]
