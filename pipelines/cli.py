@@ -28,6 +28,7 @@ def _demo_environment() -> None:
     os.environ["IOM_INBOX"] = str(DEMO_DIR / "inbox")
     os.environ["IOM_WAREHOUSE_URL"] = f"sqlite:///{DEMO_DIR / 'warehouse.sqlite'}"
     os.environ["IOM_REPORTS_DIR"] = str(DEMO_DIR / "reports")
+    os.environ["IOM_REVIEW_DIR"] = str(DEMO_DIR / "review")
 
 
 def run_pipeline(report_date: date, log_level: str = "INFO") -> bool:
@@ -112,7 +113,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_synth(args: argparse.Namespace) -> int:
     from pipelines.synth import generate
 
-    summary = generate(Path(args.out), end_date=args.end_date, days=args.days, seed=args.seed, scale=args.scale)
+    summary = generate(
+        Path(args.out),
+        end_date=args.end_date,
+        days=args.days,
+        seed=args.seed,
+        scale=args.scale,
+        identifierless_share=args.identifierless_share,
+    )
     print(f"synthetic inbox: {summary.inbox} ({summary.files} files); ground truth: {summary.truth}")
     return 0
 
@@ -177,6 +185,108 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+def _warehouse():
+    apply_environment_defaults()
+    from warehouse.db import make_engine, upgrade
+
+    engine = make_engine(os.environ["IOM_WAREHOUSE_URL"])
+    upgrade(engine)
+    return engine
+
+
+def _decided_by(args: argparse.Namespace) -> str:
+    return args.by or os.environ.get("USER") or os.environ.get("LOGNAME") or ""
+
+
+def cmd_review_decide(args: argparse.Namespace) -> int:
+    from pipelines.review import Decision, DecisionError, record_decisions
+
+    decision = Decision(args.feed, args.subject, args.iom_id, args.decision, args.note)
+    try:
+        record_decisions(_warehouse(), [decision], _decided_by(args), source="iom-hub review")
+    except DecisionError as exc:
+        print(f"iom-hub: {exc}", file=sys.stderr)
+        return 2
+    print(f"recorded: {args.decision} {args.feed} {args.subject!r} as {args.iom_id.upper()}; the next run applies it")
+    return 0
+
+
+def cmd_review_load(args: argparse.Namespace) -> int:
+    from pipelines.review import DecisionError, read_decisions_csv, record_decisions
+
+    path = Path(args.csv)
+    try:
+        count = record_decisions(_warehouse(), read_decisions_csv(path), _decided_by(args), source=f"csv:{path.name}")
+    except DecisionError as exc:
+        print(f"iom-hub: {exc} (nothing was recorded)", file=sys.stderr)
+        return 2
+    print(f"recorded {count} decision(s) from {path}; rows with a blank decision stay pending")
+    return 0
+
+
+def cmd_review_list(args: argparse.Namespace) -> int:
+    from pipelines.reports.review_page import review_items
+
+    items = review_items(_warehouse(), args.date or today_in_london())
+    print(f"{len(items)} record(s) waiting for review (details: {os.environ['IOM_REVIEW_DIR']}/<date>/review.html)")
+    for item in items:
+        weights = ", ".join(f"{c.iom_id} {c.match_weight if c.match_weight is not None else 'id'}" for c in item.candidates)
+        print(f"  {item.feed} {item.subject!r}: {item.reason} [{weights}]")
+    return 0
+
+
+def cmd_review_history(_: argparse.Namespace) -> int:
+    from pipelines.review import decision_history
+
+    history = decision_history(_warehouse())
+    for row in history.itertuples():
+        print(f"{row.decided_at:%Y-%m-%dT%H:%M:%S}Z {row.decided_by} {row.decision} {row.feed} {row.subject!r} {row.iom_id} "
+              f"({row.source})")  # fmt: skip
+    print(f"{len(history)} decision(s)")
+    return 0
+
+
+def cmd_linkage_report(args: argparse.Namespace) -> int:
+    import json
+    import tempfile
+
+    from pipelines.linkage.measurement import MEASURED_PATH, measure
+    from pipelines.settings import load_hub_config
+
+    apply_environment_defaults()
+    thresholds = load_hub_config(os.environ["IOM_CONFIG"]).linking
+    with tempfile.TemporaryDirectory(prefix="iom-linkage-") as tmp:
+        result = measure(
+            Path(tmp), end_date=args.end_date, days=args.days, seed=args.seed, share=args.share, thresholds=thresholds
+        )
+    figures = {**result.figures(), "link_at": thresholds.link_at, "review_at": thresholds.review_at,
+               "days": args.days, "seed": args.seed, "share": args.share}  # fmt: skip
+    print(f"linkage on a generated {args.days}-day inbox (seed {args.seed}, identifier-less share {args.share}), "
+          f"link_at {thresholds.link_at}, review_at {thresholds.review_at}:")  # fmt: skip
+    print(f"  precision of reportable links (identifier-less records): {result.precision:.4%} "
+          f"({result.wrong_reportable_links} wrong of {result.reportable_links})")  # fmt: skip
+    print(f"  recall (members' records with one variation): {result.recall:.2%} "
+          f"({result.variation_linked_right} of {result.variation_records}; "
+          f"{result.variation_to_review} on review, {result.variation_lost} lost)")  # fmt: skip
+    print(f"  no date of birth or a changed surname: {result.missing_linked_right} of {result.missing_records} linked, "
+          f"{result.missing_to_review} on review")  # fmt: skip
+    print(f"  decoys: {result.decoy_records} records, {result.decoy_reported} in a report")
+    for kind, recall in result.recall_by_variation.items():
+        print(f"    recall {kind}: {recall:.1%}")
+    if args.publish:
+        MEASURED_PATH.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        print(f"published: {MEASURED_PATH}")
+    return 0
+
+
+def cmd_linkage_train(args: argparse.Namespace) -> int:
+    from pipelines.linkage.training import train_and_save
+
+    path = train_and_save(end_date=args.end_date, days=args.days, seed=args.seed, share=args.share)
+    print(f"model parameters written to {path}; run iom-hub linkage-report to measure them")
+    return 0
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -205,6 +315,13 @@ def main(argv: list[str] | None = None) -> int:
     synth.add_argument("--days", type=int, default=60)
     synth.add_argument("--seed", type=int, default=7)
     synth.add_argument("--scale", type=float, default=1.0, help="population and volume multiplier")
+    synth.add_argument(
+        "--identifierless-share",
+        type=float,
+        default=0.1,
+        help="fraction of members' court and attendance rows (half for arrests) written without "
+        "identifiers, with one variation of name or date of birth (default 0.1)",
+    )
     synth.set_defaults(fn=cmd_synth)
 
     ui = sub.add_parser("ui", help="start the Dagster UI on this project")
@@ -215,6 +332,39 @@ def main(argv: list[str] | None = None) -> int:
 
     migrate = sub.add_parser("migrate", help="bring the warehouse schema up to date")
     migrate.set_defaults(fn=cmd_migrate)
+
+    review = sub.add_parser("review", help="the hub's linking review: decide pairs, load a filled-in review.csv")
+    actions = review.add_subparsers(dest="action", required=True)
+    for decision in ("accept", "reject"):
+        act = actions.add_parser(
+            decision, help=f"{decision} a pair: this record is{'' if decision == 'accept' else ' not'} that member"
+        )
+        act.add_argument("feed", help="arrests, court_results, attendance or prison_releases")
+        act.add_argument("subject", help="the record's subject, as the review page shows it")
+        act.add_argument("iom_id", help="the member")
+        act.add_argument("--by", help="who decides (default: $USER)")
+        act.add_argument("--note", help="why, for the audit trail (no personal data)")
+        act.set_defaults(fn=cmd_review_decide, decision=decision)
+    load = actions.add_parser("load", help="record the decisions filled in on a review.csv")
+    load.add_argument("csv")
+    load.add_argument("--by", help="who decided (default: $USER)")
+    load.set_defaults(fn=cmd_review_load)
+    pending = actions.add_parser("list", help="what is waiting for review (identifiers and weights, no names)")
+    pending.add_argument("--date", type=_date, help="as of report date (default: today)")
+    pending.set_defaults(fn=cmd_review_list)
+    history = actions.add_parser("history", help="every decision recorded: who, when, what")
+    history.set_defaults(fn=cmd_review_history)
+
+    report = sub.add_parser("linkage-report", help="measure linking precision and recall on a generated inbox")
+    train = sub.add_parser("linkage-train", help="re-estimate the linkage model's parameters (writes model.json)")
+    for command, seed in ((report, 11), (train, 23)):
+        command.add_argument("--end-date", type=_date, default=date(2026, 11, 23))
+        command.add_argument("--days", type=int, default=60)
+        command.add_argument("--seed", type=int, default=seed)
+        command.add_argument("--share", type=float, default=0.5, help="share of members' records without identifiers")
+    report.add_argument("--publish", action="store_true", help="write the figures to pipelines/linkage/measured.json")
+    report.set_defaults(fn=cmd_linkage_report)
+    train.set_defaults(fn=cmd_linkage_train)
 
     args = parser.parse_args(argv)
     if getattr(args, "end_date", "unset") is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.assets.ingest import INGEST_ASSETS
-from pipelines.assets.linking import LINKED_ASSETS
+from pipelines.assets.linking import LINKED_ASSETS, link_review_page
 from pipelines.assets.outputs import division_reports, report_delivery, traffic_light
 from pipelines.resources import (
     HubResource,
@@ -43,7 +43,7 @@ sftp_auth = {
 }
 
 defs = dg.Definitions(
-    assets=[*INGEST_ASSETS, *LINKED_ASSETS, division_reports, report_delivery, traffic_light],
+    assets=[*INGEST_ASSETS, *LINKED_ASSETS, division_reports, report_delivery, traffic_light, link_review_page],
     jobs=[daily_pipeline],
     sensors=inbox_sensors(DAILY_JOB),
     resources={
@@ -58,6 +58,10 @@ defs = dg.Definitions(
             arrests=optional_env("IOM_ARRESTS_ODBC"),
         ),
         "outbox": OutboxResource(location=optional_env("IOM_OUTBOX"), **sftp_auth),
-        "hub": HubResource(config_path=dg.EnvVar("IOM_CONFIG"), reports_dir=dg.EnvVar("IOM_REPORTS_DIR")),
+        "hub": HubResource(
+            config_path=dg.EnvVar("IOM_CONFIG"),
+            reports_dir=dg.EnvVar("IOM_REPORTS_DIR"),
+            review_dir=dg.EnvVar("IOM_REVIEW_DIR"),
+        ),
     },
 )

@@ -84,6 +84,9 @@ class Feed:
     row_rules: tuple[RowRule, ...] = ()
     event_date_column: str | None = None  # whose local date places the row in time
     derived_identifiers: tuple[DerivedIdentifier, ...] = ()
+    # Whom a row is about, for linking: every row with the same values is the same
+    # person's, so a review decision on one holds for all (a defendant's offences).
+    subject_key: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -188,6 +191,7 @@ ARRESTS = Feed(
     kind=FeedKind.EVENTS,
     file_pattern=re.compile(r"^niche_arrests_(?P<date>\d{8})_(?P<time>\d{6})\.(?P<ext>csv)$"),
     key=("custody_ref",),
+    subject_key=("custody_ref",),
     encoding="cp1252",
     date_format="%d/%m/%Y",
     datetime_formats=("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S"),
@@ -218,6 +222,7 @@ COURT_RESULTS = Feed(
     formats=(FileFormat.XML,),
     encoding="utf-8",  # the XML declaration may say otherwise; the parser honours it
     key=("court_code", "hearing_date", "urn", "defendant_index", "offence_seq"),
+    subject_key=("court_code", "hearing_date", "urn", "defendant_index"),
     event_date_column="hearing_date",
     columns=(
         Column("court_code", required=True),
@@ -250,6 +255,7 @@ PRISON_RELEASES = Feed(
     file_pattern=re.compile(r"^prison_releases_(?P<date>\d{8})\.(?P<ext>xlsx|csv)$"),
     formats=(FileFormat.XLSX, FileFormat.CSV),
     key=("noms_number", "release_date"),
+    subject_key=("noms_number",),
     event_date_column="release_date",
     columns=(
         Column("noms_number", ColType.IDENTIFIER, required=True, id_kind=IdKind.NOMS_NUMBER),
@@ -278,6 +284,7 @@ ATTENDANCE = Feed(
     kind=FeedKind.EVENTS,
     file_pattern=re.compile(r"^attendance_(?P<partner>[A-Z_]+)_(?P<date>\d{8})\.(?P<ext>csv)$"),
     key=("agency", "record_id"),
+    subject_key=("agency", "record_id"),
     event_date_column="event_datetime",
     derived_identifiers=(
         DerivedIdentifier("agency_ref", "agency", "PROBATION", IdKind.CRN),
@@ -327,4 +334,5 @@ ATTENDANCE = Feed(
 )
 
 FEEDS: dict[str, Feed] = {f.name: f for f in (COHORT, ARRESTS, COURT_RESULTS, PRISON_RELEASES, ATTENDANCE)}
+LINKED_FEEDS = tuple(f.name for f in FEEDS.values() if f.subject_key)  # the feeds whose rows are linked to members
 EVENT_FEEDS = tuple(f for f in FEEDS.values() if f.kind is FeedKind.EVENTS)

@@ -1,22 +1,27 @@
-"""Link records to cohort members (CONTRACT section 4), set-based.
+"""Link records to cohort members: the rules of CONTRACT section 4, set-based.
 
 Rule 1: a valid strong identifier held by exactly one member of the register links to
-that member.  Rule 2: otherwise an exact match on normalised name and date of birth
-(postcode settling ties).  Rule 3: identifiers or personal details that point at
-different members are never guessed: the record goes to review.  A near match (the kind
-a person would have to check) goes to review too, never into a report.
+that member (deterministic, first).  Rule 2: otherwise the linkage model
+(``pipelines.linkage``, Splink) scores the record's name, date of birth and postcode
+against the register: one member at or above the link threshold links; anything between
+the review and link thresholds goes to review, never into a report.  Rule 3: identifiers
+and details that point at different members, two identifiers that disagree, or details
+that fit several members are never guessed: the record goes to review.
 
-Near matches come from :class:`CandidateFinder`s; the exact-rule finder here is the seam
-where probabilistic matching (Splink) will plug in.
+The hub's review decisions sit on top of all three: an accepted pair links, a rejected
+pair never links again (``pipelines.review`` records them).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
 
 import pandas as pd
 
 from pipelines.identifiers import IdKind
+from pipelines.linkage.features import person_features
+from pipelines.linkage.scoring import score_pairs
+from pipelines.settings import LinkThresholds
 
 # Rule 1's order of strength.
 STRONG_IDS: tuple[IdKind, ...] = (
@@ -30,176 +35,175 @@ STRONG_IDS: tuple[IdKind, ...] = (
 )
 
 LINKED_BY_ID = "identifier"
-LINKED_BY_DETAILS = "name_dob"
+LINKED_BY_DETAILS = "details"
+LINKED_BY_DECISION = "accepted"
 REVIEW = "review"
 NOT_LINKED = "none"
+LINKED_METHODS = (LINKED_BY_ID, LINKED_BY_DETAILS, LINKED_BY_DECISION)
+
+ACCEPT = "accept"
+REJECT = "reject"
+
+DETAIL_COLUMNS = ("surname", "forenames", "date_of_birth", "postcode")
 
 
-def name_key(surname: pd.Series, forenames: pd.Series) -> pd.Series:
-    return normalise_name(surname) + "|" + normalise_name(forenames)
+@dataclass
+class Links:
+    """``links``: one row per record (iom_id or null, method, reason, match_weight).
+    ``candidates``: the members a record might be (rec, iom_id, match_weight, evidence, via)."""
+
+    links: pd.DataFrame
+    candidates: pd.DataFrame
 
 
-def normalise_name(values: pd.Series) -> pd.Series:
-    """Case, accents, apostrophes, hyphens and spacing do not make a different person:
-    ``O'Neill``, ``O Neill`` and ``oneill`` are one name, as are ``Ng-Smith`` and ``Ng Smith``."""
-    text = values.astype("string").fillna("").str.casefold().str.normalize("NFKD")
-    text = text.str.replace(r"[^a-z]+", "", regex=True)  # combining accents go with the rest
-    return text.astype(object)
+CANDIDATE_COLUMNS = ["rec", "iom_id", "match_weight", "evidence", "via"]
 
 
-class CandidateFinder(Protocol):
-    """Finds members a record *might* be, for the review list."""
-
-    def candidates(self, records: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
-        """Return rows (record index ``rec``, ``iom_id``, ``why``) of possible matches."""
-        ...
-
-
-class VariantFinder:
-    """The usual variations, checked exactly: same surname and date of birth with other
-    forenames, day and month transposed, forenames and surname swapped, or name only
-    where the record has no date of birth."""
-
-    def candidates(self, records: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
-        recs = records.assign(rec=records.index)
-        reg = register[["iom_id", "_name", "_surname", "_dob"]]
-        ways = (
-            (recs, ["_surname", "_dob"], ["_surname", "_dob"], "same surname and date of birth"),
-            (recs.dropna(subset=["_dob_swapped"]), ["_name", "_dob_swapped"], ["_name", "_dob"],
-             "day and month of birth transposed"),
-            (recs, ["_name_swapped", "_dob"], ["_name", "_dob"], "forenames and surname swapped"),
-            (recs[recs["_dob"].isna()], ["_name"], ["_name"], "name matches but no date of birth"),
-        )  # fmt: skip
-        found = [
-            subset[["rec", *left]].merge(reg, left_on=left, right_on=right)[["rec", "iom_id"]].assign(why=why)
-            for subset, left, right, why in ways
-        ]
-        return pd.concat(found, ignore_index=True)
+def _identifier_hits(records: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
+    """(rec, iom_id) for every valid strong identifier that exactly one member holds."""
+    hits = []
+    for kind in STRONG_IDS:
+        col = kind.value
+        if col not in records.columns or col not in register.columns:
+            continue
+        held = register.dropna(subset=[col])
+        held = held[~held[col].duplicated(keep=False)]
+        unique = pd.DataFrame({"_value": held[col].to_numpy(), "iom_id": held["iom_id"].to_numpy()})
+        given = pd.DataFrame({"rec": records.index, "_value": records[col].to_numpy()}).dropna()
+        hits.append(given.merge(unique, on="_value")[["rec", "iom_id"]])
+    if not hits:
+        return pd.DataFrame(columns=["rec", "iom_id"])
+    return pd.concat(hits, ignore_index=True).drop_duplicates()
 
 
-def prepare_register(register: pd.DataFrame) -> pd.DataFrame:
-    reg = register.copy()
-    reg["_name"] = name_key(reg["surname"], reg["forenames"])
-    reg["_surname"] = normalise_name(reg["surname"])
-    reg["_dob"] = pd.to_datetime(reg["date_of_birth"]).dt.strftime("%Y-%m-%d")
-    return reg
+def _identifier_disagreements(pairs: pd.DataFrame, records: pd.DataFrame, register: pd.DataFrame) -> pd.Series:
+    """True for a pair where the record and the member both hold a valid identifier of
+    one kind and they differ: the details may fit, but the identifiers say two people."""
+    disagree = pd.Series(False, index=pairs.index)
+    member = register.set_index("iom_id", drop=False)
+    for kind in STRONG_IDS:
+        col = kind.value
+        if col not in records.columns or col not in register.columns:
+            continue
+        theirs = records[col].reindex(pairs["rec"]).to_numpy()
+        ours = member[col].reindex(pairs["iom_id"]).to_numpy()
+        both = pd.notna(theirs) & pd.notna(ours)
+        disagree |= both & (theirs != ours)
+    return disagree
+
+
+def _detail_scores(records: pd.DataFrame, register: pd.DataFrame, review_at: float) -> pd.DataFrame:
+    """Model scores (rec, iom_id, match_weight, contradicted, evidence) at or above ``review_at``.
+
+    Records with the same details are scored once: a court list repeats a defendant
+    for every offence, an attendance feed a client for every appointment.
+    """
+    details = records.reindex(columns=list(DETAIL_COLUMNS)).astype(object)
+    details = details.where(details.notna(), None)
+    keyed = details.astype(str).agg("\x1f".join, axis=1)
+    distinct = ~keyed.duplicated()
+    people = details[distinct]
+    scored = score_pairs(
+        person_features(register, register["iom_id"]),
+        person_features(people, pd.Series(range(len(people)), index=people.index).astype(str)),
+        min_weight=review_at,
+    )
+    person_of = pd.Series(keyed[distinct].to_numpy(), index=pd.RangeIndex(len(people)).astype(str))
+    scored = scored.assign(_key=scored["unique_id_r"].map(person_of)).rename(columns={"unique_id_l": "iom_id"})
+    recs = pd.DataFrame({"rec": records.index, "_key": keyed.to_numpy()})
+    return recs.merge(scored[["_key", "iom_id", "match_weight", "contradicted", "evidence"]], on="_key")[
+        ["rec", "iom_id", "match_weight", "contradicted", "evidence"]
+    ]
 
 
 def link_records(
     records: pd.DataFrame,
     register: pd.DataFrame,
-    finder: CandidateFinder | None = None,
-) -> pd.DataFrame:
-    """Link each record to at most one member.
+    thresholds: LinkThresholds,
+    decisions: pd.DataFrame | None = None,
+) -> Links:
+    """Link each record to at most one member of ``register`` (one cohort snapshot).
 
-    ``records`` has surname, forenames, date_of_birth and any of the strong identifier
-    columns (already normalised; invalid ones are null), plus optionally postcode.
-    ``register`` is one cohort snapshot (every status).  Returns a frame indexed like
-    ``records`` with iom_id (or null), method, reason and candidates (';'-joined ids).
+    ``records`` has surname, forenames, date_of_birth, optionally postcode, and any of
+    the strong identifier columns (normalised; invalid ones null).  ``decisions`` has
+    (rec, iom_id, decision) for the pairs the hub has decided, newest per pair.
     """
-    finder = finder or VariantFinder()
-    out = pd.DataFrame(index=records.index, data={"iom_id": None, "method": NOT_LINKED, "reason": "", "candidates": ""})
+    out = pd.DataFrame(
+        index=records.index, data={"iom_id": None, "method": NOT_LINKED, "reason": "", "match_weight": float("nan")}
+    )
+    empty = pd.DataFrame(columns=CANDIDATE_COLUMNS)
     if records.empty or register.empty:
-        return out
-    reg = prepare_register(register)
-    recs = pd.DataFrame(index=records.index)
-    recs["_name"] = name_key(records["surname"], records["forenames"])
-    recs["_name_swapped"] = name_key(records["forenames"], records["surname"])
-    recs["_surname"] = normalise_name(records["surname"])
-    dob = pd.to_datetime(records.get("date_of_birth"), errors="coerce")
-    recs["_dob"] = dob.dt.strftime("%Y-%m-%d")
-    swappable = dob.notna() & (dob.dt.day <= 12) & (dob.dt.day != dob.dt.month)
-    recs["_dob_swapped"] = None
-    if swappable.any():
-        s = dob[swappable]
-        recs.loc[swappable, "_dob_swapped"] = (
-            s.dt.year.astype(str) + "-" + s.dt.day.map("{:02d}".format) + "-" + s.dt.month.map("{:02d}".format)
-        )
-    recs["_postcode"] = records["postcode"] if "postcode" in records else None
+        return Links(out, empty)
+    decisions = decisions if decisions is not None else pd.DataFrame(columns=["rec", "iom_id", "decision"])
+    decisions = decisions[decisions["iom_id"].isin(register["iom_id"])]
+    rejected = decisions.loc[decisions["decision"] == REJECT, ["rec", "iom_id"]]
 
-    # Rule 1: each strong identifier that exactly one member holds.
-    id_hits = []
-    for kind in STRONG_IDS:
-        col = kind.value
-        if col not in records.columns or col not in reg.columns:
-            continue
-        held = reg.dropna(subset=[col])
-        held = held[~held[col].duplicated(keep=False)]
-        unique = pd.DataFrame({"_value": held[col].to_numpy(), "iom_id": held["iom_id"].to_numpy()})
-        given = pd.DataFrame({"rec": records.index, "_value": records[col].to_numpy()}).dropna()
-        hit = given.merge(unique, on="_value")[["rec", "iom_id"]]
-        id_hits.append(hit)
-    hits = pd.concat(id_hits, ignore_index=True).drop_duplicates() if id_hits else pd.DataFrame(columns=["rec", "iom_id"])
-    id_count = hits.groupby("rec")["iom_id"].nunique()
-    id_member = hits.drop_duplicates("rec").set_index("rec")["iom_id"]
+    def without_rejected(pairs: pd.DataFrame) -> pd.DataFrame:
+        if rejected.empty or pairs.empty:
+            return pairs
+        flagged = pairs.merge(rejected.assign(_rejected=True), on=["rec", "iom_id"], how="left")["_rejected"]
+        return pairs[flagged.isna().to_numpy()]
 
-    # Rule 2: exact normalised name and date of birth.
-    keyed = reg.dropna(subset=["_dob"])
-    detail_hits = (
-        recs.dropna(subset=["_dob"])
-        .reset_index(names="rec")
-        .merge(
-            keyed[["_name", "_dob", "iom_id", "postcode"]].rename(columns={"postcode": "_member_postcode"}),
-            on=["_name", "_dob"],
-        )
-    )
-    detail_count = detail_hits.groupby("rec")["iom_id"].nunique()
-    # Postcode, where the record has one, may settle two members with the same details.
-    pc = detail_hits[detail_hits["_postcode"].notna() & (detail_hits["_postcode"] == detail_hits["_member_postcode"])]
-    pc_count = pc.groupby("rec")["iom_id"].nunique()
-    detail_member = detail_hits.drop_duplicates("rec").set_index("rec")["iom_id"]
-    pc_member = pc.drop_duplicates("rec").set_index("rec")["iom_id"]
+    ids = without_rejected(_identifier_hits(records, register))
+    scores = without_rejected(_detail_scores(records, register, thresholds.review_at))
+    scores = scores.assign(_disagrees=_identifier_disagreements(scores, records, register).to_numpy())
+    # Firm: the details alone would link.  Strong: and no identifier of the record says otherwise.
+    firm = scores[(scores["match_weight"] >= thresholds.link_at) & ~scores["contradicted"]]
+    strong = firm[~firm["_disagrees"]]
 
-    ids_conflict = id_count[id_count > 1].index
-    by_id = id_count[id_count == 1].index
-    by_details_unique = detail_count[detail_count == 1].index
-    by_details_pc = pc_count[(pc_count == 1)].index.difference(by_details_unique)
-    details_ambiguous = detail_count[detail_count > 1].index.difference(by_details_pc)
-    details_member = pd.concat([detail_member.loc[by_details_unique], pc_member.loc[by_details_pc]])
+    def weight_of(recs: pd.Index, members: pd.Series, missing: float) -> pd.Series:
+        pairs = pd.DataFrame({"rec": recs, "iom_id": members.to_numpy()})
+        found = pairs.merge(scores[["rec", "iom_id", "match_weight"]], on=["rec", "iom_id"], how="left")
+        return pd.Series(found["match_weight"].astype(float).fillna(missing).to_numpy(), index=recs)
 
-    # Identifiers first; personal details that point at someone else send it to review.
-    linked_id = id_member.loc[by_id]
-    clash = linked_id.index.intersection(details_member.index)
-    clash = clash[linked_id.loc[clash].to_numpy() != details_member.loc[clash].to_numpy()]
-    # Details fitting several members: the identifier settles it if its member is one of
-    # them; if not, identifier and details point at different people.
-    fits = detail_hits.groupby("rec")["iom_id"].agg(set)
-    clash = clash.union(pd.Index([r for r in linked_id.index.intersection(details_ambiguous) if linked_id[r] not in fits[r]]))
-    ok_id = linked_id.index.difference(clash)
-    out.loc[ok_id, "iom_id"] = linked_id.loc[ok_id]
-    out.loc[ok_id, "method"] = LINKED_BY_ID
+    id_count = ids.groupby("rec")["iom_id"].nunique()
+    id_member = ids.drop_duplicates("rec").set_index("rec")["iom_id"]
+    strong_count = strong.groupby("rec")["iom_id"].nunique()
+    best = strong.sort_values("match_weight", ascending=False).drop_duplicates("rec").set_index("rec")
 
-    no_id = recs.index.difference(hits["rec"].unique())
-    ok_details = details_member.index.intersection(no_id)
-    out.loc[ok_details, "iom_id"] = details_member.loc[ok_details]
-    out.loc[ok_details, "method"] = LINKED_BY_DETAILS
+    def set_outcome(index: pd.Index, method: str, reason: str = "", member: pd.Series | None = None) -> None:
+        index = index.difference(decided)
+        out.loc[index, "method"] = method
+        out.loc[index, "reason"] = reason
+        if member is not None:
+            out.loc[index, "iom_id"] = member.loc[index]
+            out.loc[index, "match_weight"] = weight_of(index, member.loc[index], float("nan"))
+        decided.update(index)
 
-    reviews: dict[object, tuple[str, set[str]]] = {}
+    decided: set = set()
+    accepted = decisions[decisions["decision"] == ACCEPT].drop_duplicates("rec", keep="last").set_index("rec")["iom_id"]
+    set_outcome(accepted.index, LINKED_BY_DECISION, "the hub accepted this pair", accepted)
 
-    def review(index: pd.Index, reason: str, members: pd.DataFrame) -> None:
-        grouped = members.groupby("rec")["iom_id"].agg(lambda s: set(s)) if not members.empty else pd.Series(dtype=object)
-        for rec in index:
-            if rec not in reviews:
-                reviews[rec] = (reason, set(grouped.get(rec, set())))
+    # Rule 3: identifiers that disagree with each other.
+    set_outcome(id_count[id_count > 1].index, REVIEW, "identifiers point at different members")
+    # Rule 1, unless the details point firmly at somebody else (rule 3 again).
+    single = id_member.loc[id_count[id_count == 1].index]
+    elsewhere = firm.assign(_id=firm["rec"].map(single)).dropna(subset=["_id"])
+    elsewhere = elsewhere[elsewhere["iom_id"] != elsewhere["_id"]]
+    own_weight = weight_of(single.index, single, float("-inf"))
+    clash = pd.Index(elsewhere["rec"].unique()).intersection(own_weight[own_weight < thresholds.link_at].index)
+    set_outcome(clash, REVIEW, "identifier and personal details point at different members")
+    set_outcome(single.index, LINKED_BY_ID, "", single)
 
-    review(ids_conflict, "identifiers point at different members", hits)
-    review(
-        clash,
-        "identifier and personal details point at different members",
-        pd.concat([hits[hits["rec"].isin(clash)], detail_hits[detail_hits["rec"].isin(clash)][["rec", "iom_id"]]]),
-    )
-    review(details_ambiguous.intersection(no_id), "personal details fit more than one member", detail_hits)
+    # Rule 2: the model's scores.
+    set_outcome(strong_count[strong_count > 1].index, REVIEW, "personal details fit more than one member")
+    set_outcome(best.index, LINKED_BY_DETAILS, "", best["iom_id"])
+    high = scores["match_weight"] >= thresholds.link_at
+    disagreeing = scores.loc[high & scores["_disagrees"], "rec"]
+    set_outcome(pd.Index(disagreeing.unique()), REVIEW, "details fit a member whose identifier differs")
+    contradicted = scores.loc[high & scores["contradicted"], "rec"]
+    set_outcome(pd.Index(contradicted.unique()), REVIEW, "details fit a member but the name or date of birth disagrees")
+    set_outcome(pd.Index(scores["rec"].unique()), REVIEW, "possible match, not certain")
 
-    unresolved = out.index[(out["method"] == NOT_LINKED)].difference(pd.Index(list(reviews)))
-    if len(unresolved):
-        near = finder.candidates(recs.loc[unresolved], reg)
-        for why, group in near.groupby("why", sort=True):
-            review(pd.Index(group["rec"].unique()), f"possible match, not certain: {why}", group)
-
-    if reviews:
-        idx = pd.Index(list(reviews))
-        out.loc[idx, "method"] = REVIEW
-        out.loc[idx, "iom_id"] = None
-        out.loc[idx, "reason"] = [reviews[r][0] for r in idx]
-        out.loc[idx, "candidates"] = [";".join(sorted(reviews[r][1])) for r in idx]
-    return out
+    candidates = pd.concat(
+        [
+            scores.drop(columns=["_disagrees", "contradicted"]).assign(via="details"),
+            ids.merge(scores[["rec", "iom_id"]], on=["rec", "iom_id"], how="left", indicator=True)
+            .query("_merge == 'left_only'")
+            .drop(columns="_merge")
+            .assign(match_weight=float("nan"), evidence=None, via="identifier"),
+        ],
+        ignore_index=True,
+    )[CANDIDATE_COLUMNS]
+    on_review = out.index[out["method"] == REVIEW]
+    return Links(out, candidates[candidates["rec"].isin(on_review)].reset_index(drop=True))

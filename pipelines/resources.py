@@ -89,13 +89,18 @@ class OutboxResource(SftpAuth):
 
 
 class HubResource(dg.ConfigurableResource):
-    """Hub configuration (divisions, feed due times, KPI matrix) and the reports folder."""
+    """Hub configuration (divisions, feed due times, KPI matrix, linking thresholds), the
+    reports folder and the hub-only review folder."""
 
     config_path: str
     reports_dir: str
+    review_dir: str
 
     def config(self) -> HubConfig:
         return load_hub_config(self.config_path)
 
     def reports_path(self) -> Path:
         return Path(self.reports_dir)
+
+    def review_path(self) -> Path:
+        return Path(self.review_dir)

@@ -20,6 +20,7 @@ DEFAULTS: dict[str, str] = {
     "IOM_INBOX": str(DATA_DIR / "inbox"),
     "IOM_WAREHOUSE_URL": f"sqlite:///{DATA_DIR / 'warehouse.sqlite'}",
     "IOM_REPORTS_DIR": str(DATA_DIR / "reports"),
+    "IOM_REVIEW_DIR": str(DATA_DIR / "review"),  # hub only: never under the reports or the outbox
     "IOM_CONFIG": str(PROJECT_ROOT / "config" / "hub.yaml"),
     "IOM_SETTLE_SECONDS": "5",
     "IOM_FIRST_REPORT_DATE": "2025-01-01",
@@ -70,14 +71,32 @@ class Kpi:
 
 
 @dataclass(frozen=True)
+class LinkThresholds:
+    """Match weights: at or above ``link_at`` a record links; from ``review_at`` up to it,
+    the pair goes to the review list; below, the record is nobody in the cohort."""
+
+    link_at: float
+    review_at: float
+
+
+@dataclass(frozen=True)
 class HubConfig:
     divisions: dict[str, str]
     feeds: dict[str, FeedTimeliness]
     kpis: tuple[Kpi, ...]
+    linking: LinkThresholds
 
 
 class ConfigError(ValueError):
     pass
+
+
+def _thresholds(path: str, raw: dict) -> LinkThresholds:
+    spec = raw["linking"]
+    thresholds = LinkThresholds(float(spec["link_at"]), float(spec["review_at"]))
+    if thresholds.review_at >= thresholds.link_at:
+        raise ConfigError(f"{path}: linking: review_at ({thresholds.review_at}) must be below link_at ({thresholds.link_at})")
+    return thresholds
 
 
 @cache
@@ -97,6 +116,6 @@ def load_hub_config(path: str) -> HubConfig:
             if item["better"] not in ("higher", "lower"):
                 raise ConfigError(f"{path}: kpi {item['kpi']}: better must be higher or lower")
             kpis.append(Kpi(item["kpi"], item["better"] == "higher", float(item["green"]), float(item["amber"])))
-        return HubConfig({str(k): str(v) for k, v in raw["divisions"].items()}, feeds, tuple(kpis))
+        return HubConfig({str(k): str(v) for k, v in raw["divisions"].items()}, feeds, tuple(kpis), _thresholds(path, raw))
     except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
         raise ConfigError(f"hub configuration {path} is not usable: {exc}") from None

@@ -16,11 +16,9 @@ from fractions import Fraction
 import pandas as pd
 import sqlalchemy as sa
 
-from pipelines.feeds import FEEDS
-from pipelines.identities import derived_identities
-from pipelines.linking import link_records
+from pipelines.link_store import links_for
 from pipelines.membership import active_members, attach_members
-from pipelines.settings import ConfigError, HubConfig, Kpi
+from pipelines.settings import ConfigError, HubConfig, Kpi, LinkThresholds
 from pipelines.store import earliest_file_date, events_as_of, register_in_force, rows_of_files, snapshot_files
 from warehouse.schema import traffic_light
 
@@ -74,15 +72,20 @@ class PeriodData:
     releases: pd.DataFrame
 
 
-def _counted(feed_name: str, records: pd.DataFrame, register: pd.DataFrame, date_column: str, report_date: date) -> pd.DataFrame:
-    """Records that belong to a member of the register whose active interval holds their date."""
+def _counted(
+    engine: sa.Engine, feed_name: str, records: pd.DataFrame, register: pd.DataFrame, date_column: str, report_date: date,
+    thresholds: LinkThresholds,
+) -> pd.DataFrame:  # fmt: skip
+    """Records that belong to a member of the register whose active interval holds their
+    date, by the links stored for that register (the same ones the review list shows)."""
     if records.empty:
         return records.assign(iom_id=None, managing_division=None)
-    records = records.reset_index(drop=True)
-    identities, _ = derived_identities(FEEDS[feed_name], records, report_date)
-    links = link_records(identities, register)
+    links = links_for(engine, feed_name, records, register, thresholds, report_date).dropna(subset=["iom_id"])
     # The linked member replaces whatever iom_id the feed itself carried.
-    return attach_members(records.assign(iom_id=links["iom_id"]).dropna(subset=["iom_id"]), register, date_column)
+    linked = records.drop(columns=[c for c in ("iom_id",) if c in records]).merge(
+        links[["file_id", "row_no", "iom_id"]], on=["file_id", "row_no"]
+    )
+    return attach_members(linked, register, date_column)
 
 
 def _releases(engine: sa.Engine, period: Period, report_date: date) -> pd.DataFrame:
@@ -182,14 +185,22 @@ def compute(engine: sa.Engine, report_date: date, config: HubConfig) -> pd.DataF
             events = {
                 name: events_as_of(engine, name, report_date, period.start, period.end) for name in ("attendance", "arrests")
             }
-            attendance = _counted("attendance", events["attendance"], register, "local_date", report_date)
+            attendance = _counted(engine, "attendance", events["attendance"], register, "local_date", report_date, config.linking)
             data = PeriodData(
                 period,
                 register,
                 active,
                 attendance[attendance["record_type"] == "APPOINTMENT"] if not attendance.empty else attendance,
-                _counted("arrests", events["arrests"], register, "local_date", report_date),
-                _counted("prison_releases", _releases(engine, period, report_date), register, "release_date", report_date),
+                _counted(engine, "arrests", events["arrests"], register, "local_date", report_date, config.linking),
+                _counted(
+                    engine,
+                    "prison_releases",
+                    _releases(engine, period, report_date),
+                    register,
+                    "release_date",
+                    report_date,
+                    config.linking,
+                ),  # fmt: skip
             )
         for kpi in config.kpis:
             if data is not None:

@@ -6,5 +6,5 @@ scripts/setup.sh
 # Debian packages for the real-server transport tests (needs root; without them those
 # tests skip locally, and fail in CI, where CI=true).
 scripts/setup-system.sh || echo "test: transport test packages missing: those tests will skip (fail when CI=true)"
-.venv/bin/ruff check --quiet pipelines warehouse tests
+.venv/bin/ruff check --quiet pipelines warehouse tests benchmarks
 exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"

@@ -13,10 +13,11 @@ import pytest
 import sqlalchemy as sa
 
 from pipelines import traffic_light as tl
-from pipelines.daily import LINKED_FEEDS, link_for_report
-from pipelines.feeds import FEEDS
+from pipelines.daily import link_for_report
+from pipelines.feeds import FEEDS, LINKED_FEEDS
 from pipelines.ingest import ingest_feed
 from pipelines.reports.render import write_report
+from pipelines.reports.review_page import review_items, write_review_page
 from pipelines.reports.sections import build_reports
 from pipelines.settings import PROJECT_ROOT, apply_environment_defaults, load_hub_config
 from pipelines.sources import LocalInbox
@@ -46,10 +47,15 @@ class Hub:
         for feed in FEEDS.values():
             ingest_feed(self.engine, source, feed, report_date, settle_seconds=0, divisions=frozenset(config.divisions))
         for feed in LINKED_FEEDS:
-            link_for_report(self.engine, feed, report_date)
+            link_for_report(self.engine, feed, report_date, config.linking)
         for report in build_reports(self.engine, report_date, config):
             write_report(self.reports_dir, report)
         tl.store(self.engine, tl.compute(self.engine, report_date, config))
+        write_review_page(self.review_dir, report_date, review_items(self.engine, report_date))
+
+    @property
+    def review_dir(self) -> Path:
+        return self.root / "review"
 
     def report(self, report_date: date, division: str, section: str) -> list[dict[str, str]]:
         path = self.reports_dir / report_date.isoformat() / division / f"{section}.csv"

@@ -9,7 +9,7 @@ error in the pipeline's parsing, linking or queries shows up as a difference.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -56,6 +56,9 @@ def d(text: str | None) -> date | None:
 @dataclass
 class Truth:
     raw: dict
+    # (register date, file, location) -> iom_id: what the pipeline's model linked among
+    # records whose identity is not certain (see linked_member).
+    model_links: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     @property
     def divisions(self) -> list[str]:
@@ -121,11 +124,27 @@ def reportable(member: Row | None, on: date) -> bool:
     return member["status"] == "ACTIVE" or on <= d(member["deselected_on"])
 
 
-def linked_member(truth: Truth, record: Row, register: dict[str, Row]) -> Row | None:
-    if record["identity"] != "certain":
-        return None
+def location(record: Row) -> str:
+    return str(record.get("line") or record.get("path"))
+
+
+def linked_member(truth: Truth, record: Row, register: dict[str, Row], register_date: date | None) -> Row | None:
+    """The member a correct linker links the record to against this register.
+
+    Certain identities always link.  An uncertain one (a variation of a member's details,
+    no identifier) links only where the pipeline's model linked it, and then only to the
+    right person: which uncertain records the model takes is its measured recall (tested
+    elsewhere); that it takes them correctly is checked here, since a wrong link shows
+    up as a report row or count the oracle does not expect.
+    """
     iom_id = truth.person_iom(record["person_id"])
-    return register.get(iom_id) if iom_id else None
+    if not iom_id:
+        return None
+    if record["identity"] != "certain":
+        key = (register_date.isoformat() if register_date else "", record["file"], location(record))
+        if truth.model_links.get(key) != iom_id:
+            return None
+    return register.get(iom_id)
 
 
 def event_date(feed: str, fields: Row) -> date:
@@ -135,7 +154,7 @@ def event_date(feed: str, fields: Row) -> date:
 
 def expected_reports(truth: Truth, D: date) -> dict[str, dict[str, list[Row]]]:
     yesterday = D - timedelta(days=1)
-    _, register = truth.register(D)
+    register_date, register = truth.register(D)
     out: dict[str, dict[str, list[Row]]] = {div: {} for div in truth.divisions}
 
     def reported(feed: str) -> list[tuple[Row, Row]]:
@@ -143,7 +162,7 @@ def expected_reports(truth: Truth, D: date) -> dict[str, dict[str, list[Row]]]:
         for r in winners(truth, feed, D):
             if event_date(feed, r["fields"]) != yesterday:
                 continue
-            m = linked_member(truth, r, register)
+            m = linked_member(truth, r, register, register_date)
             if reportable(m, yesterday):
                 rows.append((r, m))
         return rows
@@ -174,7 +193,7 @@ def expected_reports(truth: Truth, D: date) -> dict[str, dict[str, list[Row]]]:
             when = d(r["fields"]["release_date"])
             if not (D <= when <= D + timedelta(days=30)):
                 continue
-            m = linked_member(truth, r, register)
+            m = linked_member(truth, r, register, register_date)
             if reportable(m, when):
                 releases.append(({"iom_id": m["iom_id"], "noms_number": r["fields"]["noms_number"],
                                   "release_date": when.isoformat()}, m["managing_division"]))  # fmt: skip
@@ -286,12 +305,14 @@ def expected_traffic_light(truth: Truth, D: date) -> dict[tuple[str, str, str], 
             continue
         active = [m for m in register.values() if m["status"] == "ACTIVE" and d(m["selected_on"]) <= end]
 
-        def counted(records: list[Row], feed: str, start=start, end=end, register=register) -> list[tuple[Row, Row]]:
+        def counted(
+            records: list[Row], feed: str, start=start, end=end, register=register, snap=snap
+        ) -> list[tuple[Row, Row]]:
             got = []
             for r in records:
                 when = event_date(feed, r["fields"])
                 if start <= when <= end:
-                    m = linked_member(truth, r, register)
+                    m = linked_member(truth, r, register, snap)
                     if reportable(m, when):
                         got.append((r, m))
             return got
@@ -307,7 +328,7 @@ def expected_traffic_light(truth: Truth, D: date) -> dict[tuple[str, str, str], 
                 for r in truth.raw["records"]:
                     if (r["feed"] == "prison_releases" and r["file"] == name and not r.get("quarantine")
                             and d(r["fields"]["release_date"]) == day):  # fmt: skip
-                        m = linked_member(truth, r, register)
+                        m = linked_member(truth, r, register, snap)
                         if reportable(m, day):
                             rels.append((r, m))
             day += timedelta(days=1)

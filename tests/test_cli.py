@@ -26,6 +26,7 @@ def test_run_goes_through_dagster_and_shows_in_run_history(hub, tmp_path):
         "IOM_INBOX": str(hub.inbox.root),
         "IOM_WAREHOUSE_URL": str(hub.engine.url),
         "IOM_REPORTS_DIR": str(hub.reports_dir),
+        "IOM_REVIEW_DIR": str(hub.root / "review"),
         "IOM_SETTLE_SECONDS": "0",
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
     }

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from pipelines.synth import generate
+from tests.model_links import model_links
 from tests.oracle import Truth, expected_feeds, expected_reports, expected_traffic_light, project, read_csv
 
 D = date(2026, 11, 23)  # 60 days back takes in the autumn clock change (2026-10-25)
@@ -26,6 +27,13 @@ def run_job(report_date: date, instance: dg.DagsterInstance) -> dg.ExecuteInProc
     from pipelines.definitions import DAILY_JOB, defs
 
     return defs.resolve_job_def(DAILY_JOB).execute_in_process(partition_key=report_date.isoformat(), instance=instance)
+
+
+def judged(world) -> Truth:
+    """The truth, with what the model linked so far (the oracle counts those it got right)."""
+    truth = world["truth"]
+    truth.model_links = model_links(world["engine"])
+    return truth
 
 
 def fingerprint(engine: sa.Engine, reports: Path) -> dict[str, object]:
@@ -58,6 +66,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):
         "IOM_INBOX": str(inbox),
         "IOM_WAREHOUSE_URL": f"sqlite:///{root / 'warehouse.sqlite'}",
         "IOM_REPORTS_DIR": str(root / "reports"),
+        "IOM_REVIEW_DIR": str(root / "review"),
         "IOM_SETTLE_SECONDS": "0",
     }
     with pytest.MonkeyPatch.context() as mp:
@@ -90,12 +99,21 @@ def test_runs_succeed_with_all_checks_passing(world):
 
 @pytest.mark.parametrize("section", ["arrests", "court_results", "attendance", "status_changes", "releases", "reviews"])
 def test_report_sections_match_the_oracle(world, section):
-    truth = world["truth"]
+    truth = judged(world)
     expected = expected_reports(truth, D)
     for division in truth.divisions:
         got = read_csv(world["reports"] / D.isoformat() / division / f"{section}.csv")
         want = expected[division][section]
         assert sorted(project(got, want)) == sorted(project(want, want)), f"{division}/{section}"
+
+
+def test_every_model_link_is_the_right_person(world):
+    truth = world["truth"]
+    who = {(r["file"], str(r.get("line") or r.get("path"))): truth.person_iom(r["person_id"]) for r in truth.raw["records"]}
+    links = model_links(world["engine"])
+    assert links, "the model links some records that carry no identifier"
+    wrong = {key: iom for key, iom in links.items() if who[key[1:]] != iom}
+    assert not wrong, f"{len(wrong)} of {len(links)} model links are to the wrong person"
 
 
 def test_sections_are_not_trivially_empty(world):
@@ -114,7 +132,7 @@ def test_feeds_csv_matches_the_oracle(world):
 
 
 def test_traffic_light_matches_the_oracle(world):
-    want = expected_traffic_light(world["truth"], D)
+    want = expected_traffic_light(judged(world), D)
     with world["engine"].connect() as conn:
         rows = conn.execute(sa.text("select * from traffic_light")).mappings().all()
     got = {
@@ -206,7 +224,7 @@ def test_running_the_same_day_again_changes_nothing(world):
 def test_a_past_date_rebuilds_from_files_dated_on_or_before_it(world):
     past = date(2026, 11, 5)  # a Thursday: the courts sat the day before
     assert run_job(past, world["instance"]).success
-    expected = expected_reports(world["truth"], past)
+    expected = expected_reports(judged(world), past)
     assert any(expected[div]["court_results"] for div in expected)
     for division in world["truth"].divisions:
         for section in ("arrests", "court_results", "attendance", "status_changes", "releases", "reviews"):

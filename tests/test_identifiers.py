@@ -9,18 +9,42 @@ Check letters are computed by hand below with the alphabet
 - PNC 1998/0012345J: 980012345 = 23 * 42609232 + 9                           -> index 9  -> J
 - CRO 029906/12J:    int("12" + "029906") = 12029906 = 23 * 523039 + 9       -> index 9  -> J
 - CRO 012345/85X:    85012345 = 23 * 3696188 + 21                            -> index 21 -> X
+
+The contract's examples and the Ministry of Justice person-record service's published
+examples (index 15 = Q, 18 = U, 22 = Y, 3 = C, 2 = B):
+
+- PNC 2008/0056560Z: int("08" + "0056560") = 80056560 = 23 * 3480720 + 0    -> index 0  -> Z  valid
+- PNC 20120052494Q:  120052494 = 23 * 5219673 + 15                           -> index 15 -> Q  valid
+- PNC 1981/0154257C: 810154257 = 23 * 35224098 + 3                           -> index 3  -> C  valid
+- PNC 20030011985?:  30011985 = 23 * 1304868 + 21                            -> index 21 -> X  (so ...Z invalid, ...X valid)
+- PNC 2001/0171310?: 10171310 = 23 * 442230 + 20                             -> index 20 -> W  (so ...S invalid)
+- PNC 81/34U:        810000034 = 23 * 35217392 + 18                         -> index 18 -> U  (81 > 26 -> 1981)
+- PNC 033Y:          int("03" + "0000003") = 30000003 = 23 * 1304347 + 22   -> index 22 -> Y  (03 <= 26 -> 2003)
+- PNC 0273319Z:      int("02" + "0073319") = 20073319 = 23 * 872753 + 0     -> index 0  -> Z  (02 <= 26 -> 2002)
+- CRO 65656/91H:     int("91" + "065656") = 91065656 = 23 * 3959376 + 8     -> index 8  -> H  valid
+- CRO 85227/65G:     int("65" + "085227") = 65085227 = 23 * 2829792 + 11    -> index 11 -> L  (so ...G invalid)
+
+CRO numbers issued on fingerprints take the serial exactly as written, not padded:
+
+- CRO SF83/50058Z:   int("83" + "50058") = 8350058 = 23 * 363046 + 0        -> index 0  -> Z  valid
+- CRO SF05/482703J:  int("05" + "482703") = 5482703 = 23 * 238378 + 9      -> index 9  -> J  valid
+- CRO SF83/050058?:  int("83" + "050058") = 83050058 = 23 * 3610872 + 2     -> index 2  -> B  (so SF83/050058Z invalid)
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pandas as pd
 import pytest
 
 from pipelines.identifiers import (
+    CANONICAL,
     IdKind,
     cro_check_letter,
+    format_cro,
+    format_pnc,
     invalid_mask,
     normalise,
     normalise_cro,
@@ -31,6 +55,7 @@ from pipelines.identifiers import (
 )
 
 D2026 = date(2026, 11, 20)  # report date: two-digit year 26
+ALPHABET = "ZABCDEFGHJKLMNPQRTUVWXY"
 
 
 # --------------------------------------------------------------------------- check letters
@@ -180,13 +205,28 @@ MIXED = {
         " 27/0394773L ",
         "26/0394773W",
         "2012/0394773J",
+        "20120394773H",
+        "12394773h",
+        "27394773L",
+        "2012394773H",
         "junk",
         "",
         "  ",
         None,
         float("nan"),
     ],
-    IdKind.CRO_NUMBER: ["029906/12J", "29906/12j", "029906/12K", "12345/85X", "x", "", None, float("nan")],
+    IdKind.CRO_NUMBER: [
+        "029906/12J",
+        "29906/12j",
+        "029906/12K",
+        "12345/85X",
+        "sf83/50058z",
+        "SF83/050058Z",
+        "x",
+        "",
+        None,
+        float("nan"),
+    ],
     IdKind.NOMS_NUMBER: ["A1234BC", " a1234bc", "A1234B", "", None, float("nan"), 12345],
     IdKind.CRN: ["X123456", "x123456 ", "X12345", "", None, float("nan")],
     IdKind.IOM_ID: ["LDS-000123", "lds-000123", "LDS000123", "  ", None, float("nan")],
@@ -227,3 +267,126 @@ def test_invalid_mask_for_check_letter_failure():
     values = pd.Series(["2012/0394773H", "2012/0394773J", ""], dtype=object)
     normalised = normalise_series(IdKind.PNC_ID, values, D2026)
     assert list(invalid_mask(values, normalised)) == [False, True, False]
+
+
+# --------------------------------------------------------------------------- published examples
+
+# (value, canonical or None) for PNC IDs, report date in 2026 (two-digit year 26).
+PNC_EXAMPLES = [
+    ("2008/0056560Z", "2008/0056560Z"),  # 80056560 mod 23 = 0 -> Z
+    ("20120052494Q", "2012/0052494Q"),  # slashless long form; 120052494 mod 23 = 15 -> Q
+    ("1981/0154257C", "1981/0154257C"),  # 810154257 mod 23 = 3 -> C
+    ("20030011985Z", None),  # 30011985 mod 23 = 21 -> X, not Z
+    ("2001/0171310S", None),  # 10171310 mod 23 = 20 -> W, not S
+    ("1923/1234567AA", None),  # two letters
+    ("81/34U", "1981/0000034U"),  # 81 > 26 -> 1981; 810000034 mod 23 = 18 -> U
+    ("033Y", "2003/0000003Y"),  # slashless short form, one-digit serial; 30000003 mod 23 = 22 -> Y
+    ("20030011985X", "2003/0011985X"),  # 30011985 mod 23 = 21 -> X
+    ("0273319Z", "2002/0073319Z"),  # slashless short form; 20073319 mod 23 = 0 -> Z
+    ("12394773H", "2012/0394773H"),  # the contract's slashless short form
+    ("20120394773H", "2012/0394773H"),  # the contract's slashless long form
+]
+CRO_EXAMPLES = [
+    ("65656/91H", "065656/91H"),  # 91065656 mod 23 = 8 -> H
+    ("85227/65G", None),  # 65085227 mod 23 = 11 -> L, not G
+    ("SF83/50058Z", "SF83/50058Z"),  # as written: 8350058 mod 23 = 0 -> Z
+    ("SF05/482703J", "SF05/482703J"),  # 5482703 mod 23 = 9 -> J
+]
+
+
+@pytest.mark.parametrize("given, expected", PNC_EXAMPLES)
+def test_published_pnc_examples(given, expected):
+    assert normalise_pnc(given, D2026) == expected
+
+
+@pytest.mark.parametrize("given, expected", CRO_EXAMPLES)
+def test_published_cro_examples(given, expected):
+    assert normalise_cro(given) == expected
+
+
+def test_hand_computed_check_letters_of_the_examples():
+    # The comments above, recomputed; the expected letters are the documented ones.
+    assert [ALPHABET[int(d) % 23] for d in ("080056560", "120052494", "810154257", "030011985", "010171310")] == list("ZQCXW")
+    assert [ALPHABET[int(d) % 23] for d in ("810000034", "030000003", "020073319")] == list("UYZ")
+    assert [ALPHABET[int(d) % 23] for d in ("91065656", "65085227", "8350058", "5482703", "83050058")] == list("HLZJB")
+    assert pnc_check_letter(2003, 11985) == "X"
+    assert cro_check_letter(65, 85227) == "L"
+
+
+# --------------------------------------------------------------------------- PNC without the slash
+
+
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("20120394773H", "2012/0394773H"),  # twelve characters: the long form, never pivots
+        ("19270394773L", "1927/0394773L"),
+        ("120394773H", "2012/0394773H"),  # fewer: two year digits, then the serial (zeros kept)
+        ("12394773H", "2012/0394773H"),  # ... or without leading zeros
+        ("27394773L", "1927/0394773L"),  # short form pivots like 27/394773L: 27 > 26 -> 1927
+        (" 12394773h ", "2012/0394773H"),
+        ("2012394773H", None),  # eleven characters: a short form with an eight-digit serial
+        ("201203947730H", None),  # thirteen characters
+        ("2Y", None),  # no serial at all
+        ("12394773J", None),  # wrong check letter (H expected)
+    ],
+)
+def test_pnc_without_slash(given, expected):
+    assert normalise_pnc(given, D2026) == expected
+
+
+def test_pnc_without_slash_short_form_pivots_on_report_date():
+    assert normalise_pnc("27394773L", date(2027, 1, 1)) == "2027/0394773L"
+    assert normalise_pnc("26394773W", date(2025, 12, 31)) == "1926/0394773W"
+    assert normalise_pnc("19270394773L", date(2027, 1, 1)) == "1927/0394773L"  # long form: no pivot
+
+
+# --------------------------------------------------------------------------- CRO issued on fingerprints
+
+
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("SF83/50058Z", "SF83/50058Z"),  # serial kept as written, not padded to 050058
+        (" sf05/482703j ", "SF05/482703J"),
+        ("SF83/050058B", "SF83/050058B"),  # a leading zero written is part of the number: 83050058 -> B
+        ("SF83/050058Z", None),  # ... so Z is wrong for it
+        ("SF83/50058B", None),  # and B wrong without it
+        ("SF05/4827031J", None),  # seven-digit serial
+        ("SF5/482703J", None),  # one-digit year
+        ("SF05-482703J", None),
+    ],
+)
+def test_cro_issued_on_fingerprints(given, expected):
+    assert normalise_cro(given) == expected
+
+
+def test_canonical_patterns_accept_every_canonical_form():
+    pnc = [normalise_pnc(v, D2026) for v, _ in PNC_EXAMPLES] + [format_pnc(1998, 12345)]
+    cro = [normalise_cro(v) for v, _ in CRO_EXAMPLES] + [format_cro(29906, 12), "SF83/050058B"]
+    for kind, values in ((IdKind.PNC_ID, pnc), (IdKind.CRO_NUMBER, cro)):
+        for value in filter(None, values):
+            assert re.match(CANONICAL[kind], value), (kind, value)
+    assert not re.match(CANONICAL[IdKind.CRO_NUMBER], "SF83/50058")
+    assert not re.match(CANONICAL[IdKind.CRO_NUMBER], "65656/91H")  # canonical is padded
+
+
+def test_scalar_wrapper_agrees_with_vectorised_on_all_examples():
+    values = [v for v, _ in PNC_EXAMPLES + CRO_EXAMPLES] + ["", None, float("nan"), "junk"]
+    series = pd.Series(values, dtype=object, index=range(7, 7 + len(values)))
+    for kind in (IdKind.PNC_ID, IdKind.CRO_NUMBER):
+        got = normalise_series(kind, series, D2026)
+        assert list(got.index) == list(series.index)
+        assert list(got) == [normalise(kind, v, D2026) for v in values], kind
+    pnc = normalise_series(IdKind.PNC_ID, series, D2026)
+    assert list(pnc.iloc[: len(PNC_EXAMPLES)]) == [e for _, e in PNC_EXAMPLES]
+    cro = normalise_series(IdKind.CRO_NUMBER, series, D2026)
+    assert list(cro.iloc[len(PNC_EXAMPLES) : len(PNC_EXAMPLES) + len(CRO_EXAMPLES)]) == [e for _, e in CRO_EXAMPLES]
+    # A PNC is never a CRO number and the other way round.
+    assert pnc.iloc[len(PNC_EXAMPLES) :].isna().all() and cro.iloc[: len(PNC_EXAMPLES)].isna().all()
+
+
+def test_normalise_series_keeps_a_repeated_index():
+    values = pd.Series(["12394773H", "x", "SF83/50058Z", "033Y"], index=[5, 5, 5, 5], dtype=object)
+    assert list(normalise_series(IdKind.PNC_ID, values, D2026)) == ["2012/0394773H", None, None, "2003/0000003Y"]
+    assert list(normalise_series(IdKind.CRO_NUMBER, values, D2026)) == [None, None, "SF83/50058Z", None]

@@ -175,12 +175,27 @@ def test_report_for_a_past_date_ignores_files_dated_later(scenario):
 
 def test_uncertain_match_goes_to_review_not_report(hub):
     hub.inbox.cohort(date(2026, 11, 22), [A])
-    # A's details but the day and month of birth swapped, no identifiers.
+    # A's forename and date of birth under another surname, no identifiers: maybe A, maybe not.
+    hub.inbox.arrests("20261122_230000", [
+        {**arrest("K1", {"surname": "Brennan", "forenames": "Siobhán"}, "22/11/2026 10:00"), "date_of_birth": "01/02/1990"}
+    ])  # fmt: skip
+    hub.run(D)
+    assert hub.report(D, "CH", "arrests") == []
+    review = hub.query(
+        "select l.feed, l.subject, l.reason, c.iom_id, c.via from record_link l join link_candidate c"
+        " on c.register_id = l.register_id and c.feed = l.feed and c.file_id = l.file_id and c.row_no = l.row_no"
+        " where l.method = 'review'"
+    )
+    assert [(r.feed, r.subject, r.iom_id, r.via) for r in review] == [("arrests", "K1", "LDS-000001", "details")]
+
+
+def test_one_variation_of_a_members_details_reaches_the_report(hub):
+    hub.inbox.cohort(date(2026, 11, 22), [A])
+    # A's details with the day and month of birth transposed, no identifiers.
     hub.inbox.arrests("20261122_230000", [
         {**arrest("K1", {"surname": "Ó Briain", "forenames": "Siobhán"}, "22/11/2026 10:00"), "date_of_birth": "02/01/1990"}
     ])  # fmt: skip
     hub.run(D)
-    assert hub.report(D, "CH", "arrests") == []
-    review = hub.query("select feed, location, reason, candidate_iom_ids from link_review")
-    assert [(r.feed, r.location, r.candidate_iom_ids) for r in review] == [("arrests", "2", "LDS-000001")]
-    assert "transposed" in review[0].reason
+    assert [r["custody_ref"] for r in hub.report(D, "CH", "arrests")] == ["K1"]
+    (link,) = hub.query("select method, match_weight from record_link where feed = 'arrests'")
+    assert link.method == "details" and link.match_weight > 0

@@ -90,7 +90,7 @@ def _triple(surname: str, forenames: str, dob: str) -> tuple[str, str, str]:
 
 
 def test_same_arguments_give_identical_bytes_and_mtimes(tmp_path: Path) -> None:
-    args = {"end_date": END, "days": 21, "scale": 0.3}
+    args: dict[str, Any] = {"end_date": END, "days": 21, "scale": 0.3, "identifierless_share": 0.3}
     generate(tmp_path / "a", seed=7, **args)
     time.sleep(1.1)  # so anything stamped with the wall clock (zip members, say) would differ
     generate(tmp_path / "b", seed=7, **args)
@@ -98,9 +98,16 @@ def test_same_arguments_give_identical_bytes_and_mtimes(tmp_path: Path) -> None:
     first, second, other = _tree(tmp_path / "a"), _tree(tmp_path / "b"), _tree(tmp_path / "c")
     assert first == second
     assert first != other
+    generate(tmp_path / "d", seed=7, **{**args, "identifierless_share": 0.1})
+    assert _tree(tmp_path / "d") != first
     # Regenerating into a used folder replaces the generator's own output completely.
     generate(tmp_path / "c", seed=7, **args)
     assert _tree(tmp_path / "c") == first
+
+
+def test_identifierless_share_must_be_a_fraction(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="identifierless_share"):
+        generate(tmp_path, end_date=END, days=21, scale=0.3, identifierless_share=1.5)
 
 
 def test_summary(world: tuple[SynthSummary, Truth]) -> None:
@@ -270,11 +277,14 @@ def test_records_point_at_their_rows(inbox: Path, truth: Truth) -> None:
         assert (value or None) == record["fields"][KEY_FIELD[feed]], (name, record["line"])
 
 
-def test_names_are_canonical_except_the_uncertain_cases(inbox: Path, truth: Truth) -> None:
+def test_names_are_canonical_except_the_varied_and_uncertain_cases(inbox: Path, truth: Truth) -> None:
     persons = {p["person_id"]: p for p in truth["persons"]}
     rows: dict[str, list[list[str]]] = {}
     for record in truth["records"]:
         if record["feed"] not in ("arrests", "attendance") or record["identity"] == "uncertain":
+            continue
+        if record["variation"] is not None:
+            assert record["variation"] == "accents"  # the only variation normalisation undoes
             continue
         name = record["file"]
         if name not in rows:
@@ -325,15 +335,23 @@ def test_certain_identities_are_really_certain(inbox: Path, truth: Truth) -> Non
         named = by_name.get(_triple(value["surname"], value["forenames"], dob)) if dob else None
         pid = record["person_id"]
         certain = (pointed == {pid} and named in (None, pid)) or (not pointed and named == pid)
+        if persons[pid]["decoy"]:
+            certain = certain and bool(pointed)  # a decoy is never certain on its details alone
         assert (record["identity"] == "certain") == certain, (name, record["line"])
         if not certain:
             uncertain.append(record)
-        assert persons[pid]
-    # nickname, day/month swap, identifier conflict, name without date of birth
-    assert len(uncertain) >= 4
-    # They are placed where they matter: in files of D-1 (or D's overnight arrests).
-    dates = {re.search(r"_(\d{8})", r["file"]).group(1) for r in uncertain}  # type: ignore[union-attr]
+    # The deliberate cases (nickname, day/month swap, identifier conflict, name without
+    # date of birth) are uncertain and placed where they matter: in files of D-1 (or D's
+    # overnight arrests).
+    deliberate = {(e["file"], e["line"]) for e in truth["mess"]["uncertain_identities"]}
+    assert len(deliberate) >= 4
+    assert deliberate <= {(r["file"], r["line"]) for r in uncertain}
+    dates = {re.search(r"_(\d{8})", name).group(1) for name, _ in deliberate}  # type: ignore[union-attr]
     assert dates <= {f"{END - timedelta(days=1):%Y%m%d}", f"{END:%Y%m%d}"}
+    # Everything else uncertain is a variation of a member's details or a decoy.
+    for record in uncertain:
+        if (record["file"], record["line"]) not in deliberate:
+            assert record["variation"] or persons[record["person_id"]]["decoy"], record
 
 
 # --------------------------------------------------------------------------- the register
@@ -440,3 +458,207 @@ def test_arrest_outcome_updates_and_pending(truth: Truth) -> None:
         if r["feed"] == "arrests" and r["fields"]["arrest_datetime"]
     }
     assert {"00:00", "23:59", "01:30"} <= stamps
+
+
+# --------------------------------------------------------------------------- identifierless rows, variations, decoys
+
+MEMBER_FEEDS = ("court_results", "attendance")
+VARIATIONS = (
+    "spelling",
+    "nickname",
+    "forenames_swapped",
+    "middle_as_first",
+    "hyphen_part",
+    "dob_transposed",
+    "no_dob",
+    "accents",
+    "new_surname",
+)
+DECOYS = ("same_name_other_dob", "twin", "father_son", "common_name")
+
+
+@pytest.fixture(scope="module")
+def half(tmp_path_factory: pytest.TempPathFactory) -> tuple[SynthSummary, Truth]:
+    """A world where half of the members' court and attendance rows carry no identifier."""
+    summary = generate(tmp_path_factory.mktemp("synth-half"), end_date=END, identifierless_share=0.5)
+    return summary, json.loads(summary.truth.read_text(encoding="utf-8"))
+
+
+class _Rows:
+    """Records' rows as written: names, date of birth and identifiers, read from the files."""
+
+    def __init__(self, inbox: Path) -> None:
+        self._inbox = inbox
+        self._files: dict[str, Any] = {}
+
+    def _content(self, feed: str, name: str) -> Any:
+        if name not in self._files:
+            path = self._inbox / feed / name
+            if name.endswith(".xml"):
+                self._files[name] = ElementTree.fromstring(path.read_bytes())
+            elif name.endswith(".xlsx"):
+                self._files[name] = list(openpyxl.load_workbook(path, read_only=True).worksheets[0].iter_rows(values_only=True))
+            else:
+                self._files[name] = _csv_rows(feed, path.read_bytes())
+        return self._files[name]
+
+    def __call__(self, record: dict[str, Any]) -> dict[str, Any]:
+        feed, content = record["feed"], self._content(record["feed"], record["file"])
+        if feed == "court_results":
+            case, defendant, _ = (int(i) for i in re.findall(r"\[(\d+)\]", record["path"]))
+            element = content.findall("Case")[case - 1].findall("Defendant")[defendant - 1]
+            value = {k: element.get(k) or "" for k in ("surname", "forenames", "dob", "pnc_id", "cro_number", "postcode")}
+            dob = value["dob"]
+            ids = {IdKind.PNC_ID: value["pnc_id"], IdKind.CRO_NUMBER: value["cro_number"]}
+        else:
+            header = [str(h) for h in content[0]]
+            cells = content[record["line"] - 1]
+            value = {h: "" if c is None else c for h, c in zip(header, cells, strict=True)}
+            dob = value["date_of_birth"]
+            if isinstance(dob, datetime):
+                dob = dob.date().isoformat()
+            elif feed == "arrests" and dob:
+                dob = datetime.strptime(dob, "%d/%m/%Y").date().isoformat()
+            if feed == "arrests":
+                ids = {IdKind.NICHE_NOMINAL_ID: value["niche_nominal_id"], IdKind.PNC_ID: value["pnc_id"]}
+            elif feed == "prison_releases":
+                ids = {IdKind.NOMS_NUMBER: str(value["noms_number"]), IdKind.PNC_ID: str(value["pnc_id"])}
+            else:
+                ids = {IdKind.IOM_ID: value["iom_id"], IdKind.PNC_ID: value["pnc_id"]}
+                if value["agency"] in ("PROBATION", "YOS"):
+                    ids[IdKind.CRN if value["agency"] == "PROBATION" else IdKind.YOS_REF] = value["agency_ref"]
+        return {"surname": value["surname"], "forenames": value["forenames"], "dob": str(dob or ""), "ids": ids}
+
+
+def _members(truth: Truth) -> set[str]:
+    return {p["person_id"] for p in truth["persons"] if p["iom_id"]}
+
+
+def _member_share(truth: Truth, feeds: tuple[str, ...]) -> float:
+    members = _members(truth)
+    records = [r for r in truth["records"] if r["feed"] in feeds and r["person_id"] in members]
+    return sum(r["identifierless"] for r in records) / len(records)
+
+
+def test_truth_identifierless_agrees_with_the_written_rows(world: tuple[SynthSummary, Truth]) -> None:
+    summary, truth = world
+    rows = _Rows(summary.inbox)
+    kinds = Counter()
+    for record in truth["records"]:
+        written = rows(record)
+        valid = [kind for kind, raw in written["ids"].items() if raw and normalise(kind, raw, END)]
+        assert record["identifierless"] == (not valid), (record["file"], record.get("line") or record.get("path"))
+        kinds[(record["feed"], record["identifierless"])] += 1
+    for feed in ("arrests", "court_results", "attendance"):
+        assert kinds[(feed, True)] and kinds[(feed, False)], feed
+
+
+@pytest.mark.parametrize(("which", "share"), [("world", 0.1), ("half", 0.5)])
+def test_identifierless_share_of_member_rows_follows_the_parameter(which: str, share: float, request) -> None:
+    _, truth = request.getfixturevalue(which)
+    assert truth["identifierless_share"] == share
+    assert abs(_member_share(truth, MEMBER_FEEDS) - share) < 0.03
+    assert abs(_member_share(truth, ("arrests",)) - share / 2) < 0.1
+    # Members' rows without identifiers are (nearly all) the varied ones, and every varied
+    # row is without identifiers.
+    members = _members(truth)
+    bare = [r for r in truth["records"] if r["feed"] in MEMBER_FEEDS and r["person_id"] in members and r["identifierless"]]
+    assert sum(r["variation"] is not None for r in bare) >= 0.95 * len(bare)
+    assert all(r["identifierless"] for r in truth["records"] if r["variation"])
+    assert not any(r["variation"] for r in truth["records"] if r["person_id"] not in members)
+
+
+def test_every_variation_kind_occurs_at_half_share(half: tuple[SynthSummary, Truth]) -> None:
+    _, truth = half
+    counts = Counter(r["variation"] for r in truth["records"] if r["variation"])
+    assert set(counts) == set(VARIATIONS)
+    assert {kind: counts[kind] for kind in VARIATIONS} == truth["mess"]["variations"]
+    # Kinds that apply to everyone come in roughly equal shares.
+    common = [counts[kind] for kind in ("spelling", "forenames_swapped", "no_dob")]
+    assert max(common) < 1.5 * min(common)
+
+
+def test_variations_are_written_as_their_kind_says(half: tuple[SynthSummary, Truth]) -> None:
+    summary, truth = half
+    rows = _Rows(summary.inbox)
+    persons = {p["person_id"]: p for p in truth["persons"]}
+    by_details = {_triple(p["surname"], p["forenames"], p["date_of_birth"]): p["person_id"] for p in truth["persons"]}
+    registered = {(e["iom_id"], e["surname"]) for register in truth["registers"].values() for e in register}
+    for record in truth["records"]:
+        kind = record["variation"]
+        if kind is None:
+            continue
+        person, written = persons[record["person_id"]], rows(record)
+        surname, forenames, dob = person["surname"], person["forenames"], person["date_of_birth"]
+        got = (written["surname"], written["forenames"], written["dob"])
+        assert got != (surname, forenames, dob), record
+        where = (record["file"], record.get("line") or record.get("path"))
+        if kind == "no_dob":
+            assert got == (surname, forenames, ""), where
+        elif kind == "dob_transposed":
+            year, month, day = dob.split("-")
+            assert got == (surname, forenames, f"{year}-{day}-{month}"), where
+        elif kind == "forenames_swapped":
+            assert got == (forenames, surname, dob), where
+        elif kind == "middle_as_first":
+            first, middle, *rest = forenames.split(" ")
+            assert got == (surname, " ".join([middle, first, *rest]), dob), where
+        elif kind == "hyphen_part":
+            assert written["surname"] in re.split(r"[- ]", surname) and got[1:] == (forenames, dob), where
+        elif kind == "nickname":
+            assert written["surname"] == surname and written["dob"] == dob, where
+            assert written["forenames"].split(" ")[1:] == forenames.split(" ")[1:], where
+        elif kind == "spelling":
+            assert written["dob"] == dob and (written["surname"] == surname) != (written["forenames"] == forenames), where
+        elif kind == "accents":
+            assert all(char.isascii() or char == "\u2019" for char in got[0] + got[1]) and got[2] == dob, where
+        elif kind == "new_surname":
+            assert written["forenames"] == forenames and written["dob"] == dob and written["surname"] != surname, where
+            assert (person["iom_id"], surname) in registered  # the register keeps the old surname
+        # Never exactly someone else's details: the truth stays unambiguous.
+        assert by_details.get(_triple(*got)) in (None, person["person_id"]), where
+        assert record["identity"] == ("certain" if by_details.get(_triple(*got)) else "uncertain"), where
+
+
+def test_decoys_of_every_kind_look_like_members_but_are_not(half: tuple[SynthSummary, Truth]) -> None:
+    _, truth = half
+    persons = {p["person_id"]: p for p in truth["persons"]}
+    members = _members(truth)
+    on_register = {e["person_id"] for register in truth["registers"].values() for e in register}
+    decoys = [p for p in truth["persons"] if p["decoy"]]
+    assert 60 <= len(decoys) <= 100
+    assert Counter(p["decoy"] for p in decoys) == Counter(truth["mess"]["decoys"])
+    assert set(truth["mess"]["decoys"]) == set(DECOYS) and all(truth["mess"]["decoys"].values())
+    member_details = {_triple(persons[m]["surname"], persons[m]["forenames"], persons[m]["date_of_birth"]) for m in members}
+    member_dobs = {persons[m]["date_of_birth"] for m in members}
+    for decoy in decoys:
+        assert decoy["iom_id"] is None and decoy["person_id"] not in on_register
+        assert not any(decoy[k] for k in ("pnc_id", "cro_number", "niche_nominal_id", "noms_number", "crn", "yos_ref"))
+        assert _triple(decoy["surname"], decoy["forenames"], decoy["date_of_birth"]) not in member_details
+        dob = date.fromisoformat(decoy["date_of_birth"])
+        if decoy["decoy"] == "common_name":
+            assert decoy["decoy_of"] is None and decoy["date_of_birth"] not in member_dobs
+            continue
+        assert decoy["decoy_of"] in members
+        member = persons[decoy["decoy_of"]]
+        member_dob = date.fromisoformat(member["date_of_birth"])
+        if decoy["decoy"] == "same_name_other_dob":
+            assert (decoy["surname"], decoy["forenames"]) == (member["surname"], member["forenames"])
+            assert abs((dob - member_dob).days) > 365
+        elif decoy["decoy"] == "twin":
+            assert (decoy["surname"], dob) == (member["surname"], member_dob)
+            assert _key(decoy["forenames"].split(" ")[0]) != _key(member["forenames"].split(" ")[0])
+        else:
+            assert (decoy["surname"], decoy["forenames"], decoy["postcode"]) == (
+                member["surname"],
+                member["forenames"],
+                member["postcode"],
+            )
+            assert 20 * 365 <= (member_dob - dob).days <= 31 * 365
+    # They turn up a few times each, in every event feed, never with an identifier and
+    # never certainly identified.
+    records = [r for r in truth["records"] if persons[r["person_id"]]["decoy"]]
+    assert {r["feed"] for r in records} == {"court_results", "attendance", "arrests"}
+    assert len({r["person_id"] for r in records}) >= 0.9 * len(decoys)
+    assert all(r["identifierless"] and r["identity"] == "uncertain" and r["variation"] is None for r in records)
+    assert sum(truth["mess"]["decoy_records"].values()) == len(records)

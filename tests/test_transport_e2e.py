@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from pipelines.feeds import FEEDS, ColType
 from pipelines.settings import today_in_london
 from pipelines.synth import generate
+from tests.model_links import model_links
 from tests.oracle import Truth, expected_reports, project, read_csv
 
 SECTIONS = ("arrests", "court_results", "attendance", "status_changes", "releases", "reviews")
@@ -99,6 +100,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, sftp_server, postgres_server
         "IOM_COHORT_ODBC": postgres_server.odbc_connection_string(database=database),
         "IOM_WAREHOUSE_URL": f"sqlite:///{root / 'warehouse.sqlite'}",
         "IOM_REPORTS_DIR": str(root / "reports"),
+        "IOM_REVIEW_DIR": str(root / "review"),
         "IOM_SETTLE_SECONDS": "0",
     }
     engine = sa.create_engine(env["IOM_WAREHOUSE_URL"])
@@ -112,6 +114,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, sftp_server, postgres_server
                 warnings.simplefilter("ignore")
                 instance = dg.DagsterInstance.ephemeral()
             result = daily_job().execute_in_process(partition_key=D.isoformat(), instance=instance, raise_on_error=False)
+            truth.model_links = model_links(engine)
             yield {
                 "D": D, "truth": truth, "result": result, "instance": instance, "engine": engine,
                 "reports": root / "reports", "inbox_url": sftp_server.url(remote), "register_rows": register_rows,

@@ -105,28 +105,57 @@ ROW_TABLES: dict[str, sa.Table] = {
 # Views holding the current row per key (the upsert result), for analysts.
 CURRENT_VIEWS: dict[str, str] = {"arrests": "arrest", "court_results": "court_result", "attendance": "attendance_record"}
 
-# Linking results for each report date: who each reportable-window record is.
+# Linking: who each record is, judged against one register snapshot (the cohort file
+# it was linked with), computed once and read by the reports and the traffic light alike.
 record_link = sa.Table(
     "record_link",
     metadata,
-    sa.Column("report_date", sa.Date, primary_key=True),
+    sa.Column("register_id", sa.ForeignKey("ingest_file.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("feed", sa.String(32), primary_key=True),
     sa.Column("file_id", sa.ForeignKey("ingest_file.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("row_no", sa.Integer, primary_key=True),
+    sa.Column("subject", sa.String(255), nullable=False),  # whom the row is about: what a review decision names
     sa.Column("iom_id", sa.String(16)),  # null when not linked
-    sa.Column("method", sa.String(32), nullable=False),  # how it was linked, or why not
+    sa.Column("method", sa.String(32), nullable=False),  # identifier, details, accepted; or review, none
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("match_weight", sa.Float),  # the model's score for the linked member, where it has one
+    sa.Column("linker_version", sa.String(16), nullable=False),  # model and thresholds it was computed with
+    sa.Index("ix_record_link_subject", "feed", "subject"),
 )
 
-link_review = sa.Table(
-    "link_review",
+# The members a record on review might be, with the model's evidence (no personal data).
+link_candidate = sa.Table(
+    "link_candidate",
     metadata,
-    sa.Column("report_date", sa.Date, primary_key=True),
+    sa.Column("register_id", sa.Integer, primary_key=True),
     sa.Column("feed", sa.String(32), primary_key=True),
-    sa.Column("file_id", sa.ForeignKey("ingest_file.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("file_id", sa.Integer, primary_key=True),
     sa.Column("row_no", sa.Integer, primary_key=True),
-    sa.Column("location", sa.String(255), nullable=False),
-    sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("candidate_iom_ids", sa.Text, nullable=False),  # ';'-joined
+    sa.Column("iom_id", sa.String(16), primary_key=True),
+    sa.Column("match_weight", sa.Float),  # null for a member only an identifier points at
+    sa.Column("evidence", sa.Text),  # JSON [[comparison, level, weight], ...]
+    sa.Column("via", sa.String(16), nullable=False),  # details or identifier
+    sa.ForeignKeyConstraint(
+        ["register_id", "feed", "file_id", "row_no"],
+        ["record_link.register_id", "record_link.feed", "record_link.file_id", "record_link.row_no"],
+        ondelete="CASCADE",
+    ),
+)
+
+# The hub's review decisions: append-only, the audit trail of who decided what and when.
+link_decision = sa.Table(
+    "link_decision",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("feed", sa.String(32), nullable=False),
+    sa.Column("subject", sa.String(255), nullable=False),
+    sa.Column("iom_id", sa.String(16), nullable=False),
+    sa.Column("decision", sa.String(8), nullable=False),  # accept or reject
+    sa.Column("decided_by", sa.String(128), nullable=False),
+    sa.Column("decided_at", sa.DateTime, nullable=False),  # UTC
+    sa.Column("source", sa.String(255), nullable=False),  # the command, or the CSV file loaded
+    sa.Column("note", sa.Text),
+    sa.Index("ix_link_decision_subject", "feed", "subject"),
 )
 
 traffic_light = sa.Table(

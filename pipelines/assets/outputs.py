@@ -5,8 +5,7 @@ import dagster as dg
 from pipelines import traffic_light as tl
 from pipelines.assets.ingest import ingest_key
 from pipelines.assets.linking import linked_key
-from pipelines.daily import LINKED_FEEDS
-from pipelines.feeds import FEEDS
+from pipelines.feeds import FEEDS, LINKED_FEEDS
 from pipelines.partitions import report_date_of, report_dates
 from pipelines.reports.render import write_report
 from pipelines.reports.sections import build_reports
@@ -44,9 +43,11 @@ def division_reports(context: dg.AssetExecutionContext, warehouse: WarehouseReso
 @dg.asset(
     group_name="outputs",
     partitions_def=report_dates,
-    deps=[ingest_key(f) for f in FEEDS],
+    # After the report window's links: both store links, and the traffic light reads them.
+    deps=[*(ingest_key(f) for f in FEEDS), *(linked_key(f) for f in LINKED_FEEDS)],
     kinds={"python"},
-    description="Warehouse table traffic_light: monthly KPIs by division and for ALL, with red/amber/green.",
+    description="Warehouse table traffic_light: monthly KPIs by division and for ALL, with red/amber/green, "
+    "from the stored links of each month's register.",
 )
 def traffic_light(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource) -> dg.MaterializeResult:
     engine = warehouse.engine()

@@ -80,10 +80,13 @@ def _shape(name: str, frame: pd.DataFrame) -> pd.DataFrame:
 def build_reports(engine: sa.Engine, report_date: date, config: HubConfig) -> list[DailyReport]:
     register_date, register = register_in_force(engine, report_date)
 
-    arrests = attach_members(linked_report_records(engine, "arrests", report_date), register, "local_date")
-    court = attach_members(linked_report_records(engine, "court_results", report_date), register, "local_date")
-    attendance = attach_members(linked_report_records(engine, "attendance", report_date), register, "local_date")
-    releases = attach_members(linked_report_records(engine, "prison_releases", report_date), register, "release_date")
+    def linked(feed_name: str, event_date: str) -> pd.DataFrame:
+        return attach_members(linked_report_records(engine, feed_name, report_date, config.linking), register, event_date)
+
+    arrests = linked("arrests", "local_date")
+    court = linked("court_results", "local_date")
+    attendance = linked("attendance", "local_date")
+    releases = linked("prison_releases", "release_date")
 
     active = active_members(register, report_date)
     horizon = pd.Timestamp(report_date + timedelta(days=REVIEW_HORIZON_DAYS))

@@ -27,6 +27,7 @@ from pipelines.synth.names import swapped_day_month
 from pipelines.synth.plan import MessPlan
 from pipelines.synth.population import World
 from pipelines.synth.randomness import scaled, stream, weighted
+from pipelines.synth.variations import vary
 
 COLUMNS = [
     "custody_ref",
@@ -65,6 +66,9 @@ class _Arrest:
     niche: str = ""
     pnc: str = ""
     dob: date | None = None
+    surname: str = ""  # as written
+    forenames: str = ""
+    variation: str | None = None
     expect_certain: bool = True
     note: tuple[str, str] | None = None
     closed_only: bool = False  # reaches NICHE only once its outcome is known
@@ -115,7 +119,9 @@ def build(world: World, plan: MessPlan) -> ArrestFeed:
             for _ in range(scaled(day_rng, low, high, world.scale)):
                 person = pool.draw(day_rng)
                 if person.at_liberty(day):
-                    arrests.append(_arrest(day_rng, world, refs, person, _arrest_time(day_rng, day)))
+                    arrests.append(_arrest(day_rng, world, refs, person, _arrest_time(day_rng, day), vary_details=True))
+        for decoy in plan.decoy_events.get(("arrests", "", day), []):
+            arrests.append(_arrest(day_rng, world, refs, decoy, _arrest_time(day_rng, day)))
     arrests.extend(_deliberate(rng, world, plan, refs))
     for arrest in arrests:
         _schedule(rng, arrest, times)
@@ -158,6 +164,8 @@ def _arrest(
     at: datetime,
     outcome: str | None = None,
     outcome_after: timedelta | None = None,
+    *,
+    vary_details: bool = False,
 ) -> _Arrest:
     member = world.member_of.get(person.person_id)
     home = member.placement(at.date()).division if member else person.division
@@ -185,17 +193,31 @@ def _arrest(
         outcome=outcome,
         outcome_at=outcome_at,
         dob=person.dob,
+        surname=person.surname,
+        forenames=person.forenames,
+        expect_certain=person.decoy is None,
     )
     if outcome == "CHARGED":
         court = YOUTH_COURT if person.young else ADULT_COURT
         arrest.next_court = next_sitting(court, outcome_at.date() + timedelta(days=rng.randint(6, 27)))
     elif outcome == "CHARGED_REMANDED":
         arrest.next_court = next_sitting(ADULT_COURT, outcome_at.date())
+    if member is not None and vary_details and rng.random() < world.identifierless_share / 2:
+        # A member booked in without identifiers, with one variation of their details.
+        variant = vary(rng, person, world.index, cp1252=True)
+        arrest.surname, arrest.forenames, arrest.dob = variant.surname, variant.forenames, variant.dob
+        arrest.variation, arrest.expect_certain = variant.kind, variant.certain
+        return arrest
     # Identifiers as NICHE holds them; without any, the date of birth is always there.
     if person.niche and rng.random() < 0.92:
         arrest.niche = person.niche
     if person.pnc and rng.random() < 0.7:
         arrest.pnc = written_pnc(rng, person, at.date(), world.last)
+    if member is not None and not (arrest.niche or arrest.pnc):
+        # Members' rows without identifiers are the varied ones above.
+        arrest.niche = person.niche or ""
+        if not arrest.niche and person.pnc:
+            arrest.pnc = written_pnc(rng, person, at.date(), world.last)
     if (arrest.niche or arrest.pnc) and rng.random() < 0.03:
         arrest.dob = None  # optional in NICHE; identified by the identifiers instead
     return arrest
@@ -255,6 +277,7 @@ def _deliberate(rng: random.Random, world: World, plan: MessPlan, refs: _Refs) -
         dob=swapped_day_month(swapped.dob),
         expect_certain=False,
     )
+    made[-1].variation = "dob_transposed"
     wrong = plan.wrong_check.person
     assert wrong.pnc is not None
     add(
@@ -364,8 +387,8 @@ def _row(world: World, arrest: _Arrest, final: bool) -> Row:
         "custody_ref": arrest.ref,
         "niche_nominal_id": arrest.niche,
         "pnc_id": arrest.pnc,
-        "surname": person.surname,
-        "forenames": person.forenames,
+        "surname": arrest.surname,
+        "forenames": arrest.forenames,
         "date_of_birth": uk_date(arrest.dob),
         "arrest_datetime": uk_ts(arrest.at),
         "arrest_division": arrest.division,
@@ -376,13 +399,10 @@ def _row(world: World, arrest: _Arrest, final: bool) -> Row:
         "outcome_datetime": uk_ts(arrest.outcome_at) if final else "",
         "next_court_date": uk_date(arrest.next_court) if final else "",
     }
-    judged, certain = world.index.judge(
-        {IdKind.NICHE_NOMINAL_ID: arrest.niche, IdKind.PNC_ID: arrest.pnc},
-        person.surname,
-        person.forenames,
-        arrest.dob,
-    )
-    identity = "certain" if certain and judged == person.person_id else "uncertain"
+    ids = {IdKind.NICHE_NOMINAL_ID: arrest.niche, IdKind.PNC_ID: arrest.pnc}
+    judged, certain, identifierless = world.index.assess(ids, arrest.surname, arrest.forenames, arrest.dob)
+    # A decoy written without identifiers is never certain, whatever its details.
+    identity = "certain" if certain and judged == person.person_id and person.decoy is None else "uncertain"
     if (identity == "certain") != arrest.expect_certain:
         raise AssertionError(f"arrest {arrest.ref}: identity {identity}, meant otherwise")
     fields: dict[str, object] = {
@@ -393,7 +413,15 @@ def _row(world: World, arrest: _Arrest, final: bool) -> Row:
         "outcome": arrest.outcome if final else None,
         "outcome_datetime": truth_ts(arrest.outcome_at) if final else None,
     }
-    return Row(values, person.person_id, identity, fields, note=arrest.note if not final or arrest.updated is None else None)
+    return Row(
+        values,
+        person.person_id,
+        identity,
+        fields,
+        note=arrest.note if not final or arrest.updated is None else None,
+        variation=arrest.variation,
+        identifierless=identifierless,
+    )
 
 
 def _deliveries(world: World, plan: MessPlan, arrests: list[_Arrest], times: list[datetime]) -> Iterator[Delivery]:

@@ -20,10 +20,10 @@ from pipelines.synth.clock import iso_date, iso_ts, truth_ts
 from pipelines.synth.csvio import csv_notes, csv_records, render_csv
 from pipelines.synth.idforms import written_pnc
 from pipelines.synth.model import AGENCIES, Delivery, Member, Person, Row
-from pipelines.synth.names import NICKNAMES, first_forename
 from pipelines.synth.plan import MessPlan
 from pipelines.synth.population import World
 from pipelines.synth.randomness import scaled, stream, weighted
+from pipelines.synth.variations import Variant, nickname_variant, vary
 
 COLUMNS = [
     "agency",
@@ -149,7 +149,7 @@ def generate(world: World, plan: MessPlan) -> Iterator[Delivery]:
     for day in world.days[:-1]:  # a day's file arrives the next morning: none yet for D
         for name, agency in agencies.items():
             rng = stream(world.seed, "attendance", name, day)
-            rows = carried.pop(name, []) + _day_rows(rng, world, agency, day)
+            rows = carried.pop(name, []) + _day_rows(rng, world, plan, agency, day)
             rows.extend(_deliberate_rows(rng, world, plan, agency, day, once))
             if (name, day) == ("PROBATION", plan.d1):
                 rows.extend(_enough_for_correction(rng, world, agency, day, rows))
@@ -205,7 +205,7 @@ def generate(world: World, plan: MessPlan) -> Iterator[Delivery]:
 # --------------------------------------------------------------------------- rows
 
 
-def _day_rows(rng: random.Random, world: World, agency: _Agency, day: date) -> list[Row]:
+def _day_rows(rng: random.Random, world: World, plan: MessPlan, agency: _Agency, day: date) -> list[Row]:
     rows: list[Row] = []
     name = agency.name
     due = agency.due_on(day)
@@ -218,13 +218,18 @@ def _day_rows(rng: random.Random, world: World, agency: _Agency, day: date) -> l
         when = datetime.combine(day, time(client.slot // 60, client.slot % 60)) + timedelta(
             minutes=rng.choice((0, 0, 0, 15, -15))
         )
-        rows.append(_appointment(rng, world, agency, client, when, _outcome(rng, client)))
+        rows.append(_appointment(rng, world, agency, client, when, _outcome(rng, client), vary_details=True))
     changes = STATUS_CHANGES.get(name)
     if changes and agency.clients and day.weekday() < 5:
         for _ in range(scaled(rng, 0.5, 2.5, world.scale)):
             client = rng.choice(agency.clients)
             if client.person.at_liberty(day):
-                rows.append(_status_change(rng, world, agency, client, day, weighted(rng, changes)))
+                rows.append(_status_change(rng, world, agency, client, day, weighted(rng, changes), vary_details=True))
+    for decoy in plan.decoy_events.get(("attendance", name, day), []):
+        # Someone the agency sees without any identifier, who looks like a member.
+        client = _Client(decoy, None, "", rng.choice(range(9 * 60, 16 * 60 + 45, 15)))
+        when = datetime.combine(day, time(client.slot // 60, client.slot % 60))
+        rows.append(_appointment(rng, world, agency, client, when, _outcome(rng, client)))
     rows.sort(key=lambda r: (r.values["event_datetime"], r.values["record_id"]))
     return rows
 
@@ -244,16 +249,43 @@ def _outcome(rng: random.Random, client: _Client) -> str:
     )
 
 
-def _identifiers(rng: random.Random, world: World, agency: _Agency, client: _Client, day: date) -> dict[str, str]:
+_NO_IDS = {"iom_id": "", "agency_ref": "", "pnc_id": ""}
+
+
+def _identifiers(
+    rng: random.Random,
+    world: World,
+    agency: _Agency,
+    client: _Client,
+    day: date,
+    *,
+    vary_details: bool,
+) -> tuple[dict[str, str], Variant | None]:
+    """The identifier columns, and for a member written without any, the one variation
+    of their personal details the row carries."""
     person, member = client.person, client.member
-    shown = {"iom_id": "", "agency_ref": "", "pnc_id": ""}
+    if person.decoy is not None:
+        return dict(_NO_IDS), None
+    if member is not None and vary_details and rng.random() < world.identifierless_share:
+        return dict(_NO_IDS), vary(rng, person, world.index)
+    shown = dict(_NO_IDS)
     if member is not None and member.nominated_on <= day and rng.random() < agency.style.show_iom:
         shown["iom_id"] = member.iom_id
     if rng.random() < (0.97 if agency.name in ("PROBATION", "YOS") else 0.8):
         shown["agency_ref"] = client.ref
     if person.pnc and rng.random() < (0.3 if agency.name == "DIP" else 0.1):
         shown["pnc_id"] = written_pnc(rng, person, day, world.last)
-    return shown
+    own_ref = agency.name in ("PROBATION", "YOS") and shown["agency_ref"]
+    if member is not None and not (shown["iom_id"] or shown["pnc_id"] or own_ref):
+        # A member's row carries an identifier whenever the agency holds one: rows
+        # without any are the varied ones above.
+        if member.nominated_on <= day:
+            shown["iom_id"] = member.iom_id
+        elif person.pnc:
+            shown["pnc_id"] = written_pnc(rng, person, day, world.last)
+        elif agency.name in ("PROBATION", "YOS"):
+            shown["agency_ref"] = client.ref
+    return shown, None
 
 
 def _ids_for_judge(agency: str, values: dict[str, str]) -> dict[IdKind, str | None]:
@@ -274,17 +306,30 @@ def _finish(
     fields: dict[str, object],
     *,
     expect_certain: bool = True,
-    forenames: str | None = None,
+    variant: Variant | None = None,
     note: tuple[str, str] | None = None,
 ) -> Row:
-    values["surname"] = person.surname
-    values["forenames"] = forenames or person.forenames
+    if variant is not None:
+        values["surname"], values["forenames"], dob = variant.surname, variant.forenames, variant.dob
+        expect_certain = variant.certain
+    else:
+        values["surname"], values["forenames"] = person.surname, person.forenames
     values["date_of_birth"] = iso_date(dob)
-    judged, certain = world.index.judge(_ids_for_judge(agency.name, values), values["surname"], values["forenames"], dob)
-    identity = "certain" if certain and judged == person.person_id else "uncertain"
-    if (identity == "certain") != expect_certain:
+    ids = _ids_for_judge(agency.name, values)
+    judged, certain, identifierless = world.index.assess(ids, values["surname"], values["forenames"], dob)
+    # A decoy written without identifiers is never certain, whatever its details.
+    identity = "certain" if certain and judged == person.person_id and person.decoy is None else "uncertain"
+    if (identity == "certain") != (expect_certain and person.decoy is None):
         raise AssertionError(f"{agency.name} row {values['record_id']}: identity {identity}, meant otherwise")
-    return Row(values, person.person_id, identity, fields, note=note)
+    return Row(
+        values,
+        person.person_id,
+        identity,
+        fields,
+        note=note,
+        variation=variant.kind if variant else None,
+        identifierless=identifierless,
+    )
 
 
 def _dob_for(rng: random.Random, agency: _Agency, values: dict[str, str], person: Person) -> date | None:
@@ -303,19 +348,22 @@ def _appointment(
     appointment_type: str | None = None,
     record_id: str | None = None,
     note: tuple[str, str] | None = None,
+    vary_details: bool = False,
 ) -> Row:
+    shown, variant = _identifiers(rng, world, agency, client, when.date(), vary_details=vary_details)
     values = {
         "agency": agency.name,
         "record_id": record_id or agency.record_id(),
         "record_type": "APPOINTMENT",
-        **_identifiers(rng, world, agency, client, when.date()),
+        **shown,
         "event_datetime": iso_ts(when, seconds=agency.style.seconds),
         "appointment_type": appointment_type or rng.choice(APPOINTMENT_TYPES[agency.name]),
         "outcome": outcome,
         "status": "",
     }
     fields = _fields(values, when)
-    return _finish(world, agency, client.person, values, _dob_for(rng, agency, values, client.person), fields, note=note)
+    dob = _dob_for(rng, agency, values, client.person)
+    return _finish(world, agency, client.person, values, dob, fields, variant=variant, note=note)
 
 
 def _status_change(
@@ -325,22 +373,26 @@ def _status_change(
     client: _Client,
     day: date,
     status: str,
+    *,
+    vary_details: bool = False,
 ) -> Row:
     moment: date | datetime = day
     if not agency.style.status_as_date:
         moment = datetime.combine(day, time(rng.randint(9, 16), rng.choice((0, 15, 30, 45))))
     text = iso_date(moment) if not isinstance(moment, datetime) else iso_ts(moment, seconds=agency.style.seconds)
+    shown, variant = _identifiers(rng, world, agency, client, day, vary_details=vary_details)
     values = {
         "agency": agency.name,
         "record_id": agency.record_id(),
         "record_type": "STATUS_CHANGE",
-        **_identifiers(rng, world, agency, client, day),
+        **shown,
         "event_datetime": text,
         "appointment_type": "",
         "outcome": "",
         "status": status,
     }
-    return _finish(world, agency, client.person, values, _dob_for(rng, agency, values, client.person), _fields(values, moment))
+    dob = _dob_for(rng, agency, values, client.person)
+    return _finish(world, agency, client.person, values, dob, _fields(values, moment), variant=variant)
 
 
 def _fields(values: dict[str, str], moment: date | datetime | None) -> dict[str, object]:
@@ -456,8 +508,9 @@ def _deliberate_rows(
         )
     elif name == "DIP":
         nick = plan.nickname.person
-        forename = first_forename(nick.forenames)
-        nickname = nick.forenames.replace(forename, NICKNAMES[forename], 1)
+        nickname = nickname_variant(rng, nick, world.index)
+        if nickname is None:
+            raise ValueError(f"no nickname of {plan.nickname.iom_id} keeps the truth unambiguous")
         rows.append(
             _bare_row(
                 rng,
@@ -466,21 +519,20 @@ def _deliberate_rows(
                 nick,
                 day,
                 time(10, 30),
-                nick.dob,
                 nickname,
-                ("uncertain_identities", f"{plan.nickname.iom_id}: nickname {nickname!r}, no identifiers"),
+                ("uncertain_identities", f"{plan.nickname.iom_id}: nickname {nickname.forenames!r}, no identifiers"),
             )
         )
+        no_dob = plan.no_dob.person
         rows.append(
             _bare_row(
                 rng,
                 world,
                 agency,
-                plan.no_dob.person,
+                no_dob,
                 day,
                 time(15, 0),
-                None,
-                None,
+                Variant("no_dob", no_dob.surname, no_dob.forenames, None, False),
                 ("uncertain_identities", f"{plan.no_dob.iom_id}: name only, no date of birth, no identifiers"),
             )
         )
@@ -541,8 +593,7 @@ def _bare_row(
     person: Person,
     day: date,
     at: time,
-    dob: date | None,
-    forenames: str | None,
+    variant: Variant,
     note: tuple[str, str],
 ) -> Row:
     when = datetime.combine(day, at)
@@ -558,9 +609,7 @@ def _bare_row(
         "outcome": "ATTENDED",
         "status": "",
     }
-    return _finish(
-        world, agency, person, values, dob, _fields(values, when), expect_certain=False, forenames=forenames, note=note
-    )
+    return _finish(world, agency, person, values, variant.dob, _fields(values, when), variant=variant, note=note)
 
 
 def _lowercase_iom_row(rng: random.Random, world: World, plan: MessPlan, agency: _Agency, day: date) -> Row:
@@ -593,7 +642,11 @@ def _plain_member_rows(world: World, rows: list[Row]) -> list[int]:
     return [
         i
         for i, r in enumerate(rows)
-        if r.note is None and r.person_id in world.member_of and r.values["record_type"] == "APPOINTMENT" and r.quarantine is None
+        if r.note is None
+        and r.person_id in world.member_of
+        and r.identity == "certain"
+        and r.values["record_type"] == "APPOINTMENT"
+        and r.quarantine is None
     ]
 
 

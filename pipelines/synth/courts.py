@@ -33,6 +33,7 @@ from pipelines.synth.model import Delivery, Person
 from pipelines.synth.plan import MessPlan
 from pipelines.synth.population import World
 from pipelines.synth.randomness import scaled, stream, weighted
+from pipelines.synth.variations import vary
 
 # code: (name, weekdays sitting, (low, high) random cases per sitting)
 COURTS: dict[str, tuple[str, frozenset[int], tuple[float, float]]] = {
@@ -88,6 +89,8 @@ class _Defendant:
     present: bool
     offences: list[_Offence]
     quarantine: str | None = None
+    variation: str | None = None
+    expect_certain: bool = True
 
 
 @dataclass(slots=True)
@@ -127,6 +130,7 @@ def generate(
         "young_others": _Pool([p for p in others if p.young]),
     }
     urns = _Urns(stream(world.seed, "urns"))
+    decoys = _decoy_sittings(world, plan)
     # Each special case lands on the first sitting of its court on or after its date
     # whose list can carry it (small worlds can have empty lists).
     pending = _special_days(plan)
@@ -135,7 +139,9 @@ def generate(
             if not sits(court, day):
                 continue
             rng = stream(world.seed, "court", court, day)
-            cases = _list_for(rng, world, court, day, appearances.get((court, day), []), pools, urns)
+            cases = _list_for(
+                rng, world, court, day, appearances.get((court, day), []), pools, urns, decoys.get((court, day), [])
+            )
             hearing_day = day
             notes: list[tuple[str, dict[str, object]]] = []
             name = f"court_results_{court}_{day:%Y%m%d}.xml"
@@ -191,6 +197,23 @@ def generate(
             yield _delivery(world, rng, court, day, hearing_day, name, cases, notes)
 
 
+def _decoy_sittings(world: World, plan: MessPlan) -> dict[tuple[str, date], list[Person]]:
+    """Decoys heard at the adult court's first sitting on or after their planned date
+    (or the last one before, near the end of the period)."""
+    last_day = world.last - timedelta(days=1)
+    sittings: dict[tuple[str, date], list[Person]] = defaultdict(list)
+    for (feed, _, day), people in sorted(plan.decoy_events.items(), key=lambda item: item[0]):
+        if feed != "court_results":
+            continue
+        sitting = day
+        while not sits(ADULT_COURT, sitting):
+            sitting += timedelta(days=1)
+        while sitting > last_day or not sits(ADULT_COURT, sitting):
+            sitting -= timedelta(days=1)
+        sittings[(ADULT_COURT, sitting)].extend(people)
+    return sittings
+
+
 def _take(pending: dict[str, tuple[str, date]], kind: str, court: str, day: date) -> bool:
     """True once: for the first file of the case's court on or after its date."""
     target = pending.get(kind)
@@ -244,11 +267,15 @@ def _list_for(
     first_appearances: list[Appearance],
     pools: dict[str, _Pool],
     urns: _Urns,
+    decoys: list[Person],
 ) -> list[_Case]:
     cases = [
         _Case(urns.next(day), [_defendant(rng, world, court, day, a.person, "first", a.offence, a.remanded)])
         for a in first_appearances
     ]
+    for decoy in decoys:
+        stage = weighted(rng, [("trial", 30), ("sentence", 40), ("mention", 30)])
+        cases.append(_Case(urns.next(day), [_defendant(rng, world, court, day, decoy, stage, None, False)]))
     low, high = COURTS[court][2]
     if day.weekday() == 5:
         low, high = 2, 5
@@ -272,7 +299,10 @@ def _list_for(
 def _member_cases(rng: random.Random, world: World, plan: MessPlan, day: date, urns: _Urns) -> list[_Case]:
     stages = ["sentence", "trial", "mention"]
     return [
-        _Case(urns.next(day), [_defendant(rng, world, ADULT_COURT, day, member.person, stages[i % 3], None, False)])
+        _Case(
+            urns.next(day),
+            [_defendant(rng, world, ADULT_COURT, day, member.person, stages[i % 3], None, False, vary_details=False)],
+        )
         for i, member in enumerate(plan.court_members)
     ]
 
@@ -286,6 +316,8 @@ def _defendant(
     stage: str,
     offence: tuple[str, str] | None,
     remanded: bool,
+    *,
+    vary_details: bool = True,
 ) -> _Defendant:
     count = 1 if offence else weighted(rng, [(1, 65), (2, 25), (3, 10)])
     picked = [offence] if offence else []
@@ -334,23 +366,37 @@ def _defendant(
             if rng.random() < 0.01:  # a listing clerk's duplicate: the earliest counts
                 next_hearings.append((next_hearings[0][0] + timedelta(days=rng.randint(7, 21)), target))
         offences.append(_Offence(str(seq), code, title, plea, verdict, results, next_hearings))
-    has_ids = person.pnc is not None or person.cro is not None
-    pnc = written_pnc(rng, person, day, world.last) if person.pnc and rng.random() < 0.85 else ""
-    cro = person.cro if person.cro and rng.random() < 0.45 else ""
-    dob: date | None = person.dob
-    if has_ids and (pnc or cro) and rng.random() < 0.05:
-        dob = None
+    member = person.iom_id is not None
+    surname, forenames, dob = person.surname, person.forenames, person.dob
+    pnc = cro = ""
+    variant = None
+    if member and vary_details and rng.random() < world.identifierless_share:
+        # Written without identifiers, with one variation of the personal details.
+        variant = vary(rng, person, world.index)
+        surname, forenames, dob = variant.surname, variant.forenames, variant.dob
+    else:
+        pnc = written_pnc(rng, person, day, world.last) if person.pnc and rng.random() < 0.85 else ""
+        cro = person.cro if person.cro and rng.random() < 0.45 else ""
+        if member and not (pnc or cro):
+            # A member's result carries an identifier whenever the court holds one: rows
+            # without any are the varied ones above.
+            pnc = written_pnc(rng, person, day, world.last) if person.pnc else ""
+            cro = "" if pnc else person.cro or ""
+        if (pnc or cro) and rng.random() < 0.05:
+            dob = None
     return _Defendant(
         person=person,
-        surname=person.surname,
-        forenames=person.forenames,
+        surname=surname,
+        forenames=forenames,
         dob=dob,
         pnc=pnc,
-        cro=cro or "",
+        cro=cro,
         postcode=person.postcode if rng.random() < 0.8 else "",
         remand=remand,
         present=not (remand == "PR" and rng.random() < 0.3),
         offences=offences,
+        variation=variant.kind if variant else None,
+        expect_certain=variant.certain if variant else person.decoy is None,
     )
 
 
@@ -419,15 +465,13 @@ def _delivery(
                 attrs += _attr("postcode", defendant.postcode)
             attrs += _attr("remand_status", defendant.remand) + _attr("present", "true" if defendant.present else "false")
             out.append(f"    <Defendant{attrs}>\n")
-            person_id, certain = world.index.judge(
-                {IdKind.PNC_ID: defendant.pnc, IdKind.CRO_NUMBER: defendant.cro},
-                defendant.surname,
-                defendant.forenames,
-                defendant.dob,
-            )
-            identity = "certain" if (person_id, certain) == (defendant.person.person_id, True) else "uncertain"
-            if identity != "certain" and defendant.quarantine is None:
-                raise AssertionError(f"court defendant not certainly identified: {defendant}")
+            ids = {IdKind.PNC_ID: defendant.pnc, IdKind.CRO_NUMBER: defendant.cro}
+            person_id, certain, identifierless = world.index.assess(ids, defendant.surname, defendant.forenames, defendant.dob)
+            # A decoy written without identifiers is never certain, whatever its details.
+            who = defendant.person
+            identity = "certain" if (person_id, certain) == (who.person_id, True) and who.decoy is None else "uncertain"
+            if (identity == "certain") != defendant.expect_certain and defendant.quarantine is None:
+                raise AssertionError(f"court defendant identity {identity}, meant otherwise: {defendant}")
             for offence_no, offence in enumerate(defendant.offences, start=1):
                 title = _attr("title", offence.title) if offence.title is not None else ""
                 out.append(f"      <Offence{_attr('seq', offence.seq)}{_attr('code', offence.code)}{title}>\n")
@@ -448,6 +492,8 @@ def _delivery(
                         "path": _path(case_no, defendant_no, offence_no),
                         "person_id": defendant.person.person_id,
                         "identity": identity,
+                        "variation": defendant.variation,
+                        "identifierless": identifierless,
                         "quarantine": quarantine,
                         "fields": {
                             "court_code": court,

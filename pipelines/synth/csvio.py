@@ -52,6 +52,8 @@ def csv_records(feed: str, name: str, rows: Sequence[Row]) -> list[dict[str, obj
             "line": number,
             "person_id": row.person_id,
             "identity": row.identity,
+            "variation": row.variation,
+            "identifierless": row.identifierless,
             "quarantine": row.quarantine,
             "fields": row.fields,
         }

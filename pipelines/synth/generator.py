@@ -17,6 +17,7 @@ from pipelines.synth.model import Delivery
 from pipelines.synth.plan import MessPlan, make_plan
 from pipelines.synth.population import World, build_world
 from pipelines.synth.truth import TruthWriter
+from pipelines.synth.variations import DECOY_KINDS, KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +31,21 @@ class SynthSummary:
     rows_per_feed: Mapping[str, int] = field(hash=False)
 
 
-def generate(out_dir: Path, *, end_date: date, days: int = 60, seed: int = 7, scale: float = 1.0) -> SynthSummary:
+def generate(
+    out_dir: Path,
+    *,
+    end_date: date,
+    days: int = 60,
+    seed: int = 7,
+    scale: float = 1.0,
+    identifierless_share: float = 0.1,
+) -> SynthSummary:
     """Write a synthetic inbox for report date `end_date` (D) covering `days` days to D.
+
+    `identifierless_share` is the fraction of members' court result defendants and
+    attendance rows (half of it for arrests) written without any identifier and with one
+    variation of their personal details (pipelines.synth.variations); members' other
+    rows carry an identifier wherever the feed holds one.
 
     Same arguments give byte-identical files and modification times.  `out_dir/inbox`,
     `out_dir/redeliveries` and `out_dir/truth.json` belong to the generator and are
@@ -39,6 +53,8 @@ def generate(out_dir: Path, *, end_date: date, days: int = 60, seed: int = 7, sc
     """
     if scale <= 0:
         raise ValueError("scale must be positive")
+    if not 0 <= identifierless_share <= 1:
+        raise ValueError("identifierless_share must be between 0 and 1")
     out_dir = Path(out_dir)
     first = end_date - timedelta(days=days - 1)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -47,7 +63,7 @@ def generate(out_dir: Path, *, end_date: date, days: int = 60, seed: int = 7, sc
     (out_dir / "truth.json").unlink(missing_ok=True)
     PNC_FORMS.clear()
 
-    world = build_world(seed, first, end_date, scale)
+    world = build_world(seed, first, end_date, scale, identifierless_share)
     plan = make_plan(world)
     truth = TruthWriter(out_dir)
     due = DueTimes()
@@ -66,8 +82,14 @@ def generate(out_dir: Path, *, end_date: date, days: int = 60, seed: int = 7, sc
         truth.abandon()
         raise
     _check_lateness(truth.files, plan, strict=due.is_default)
-    header = {"seed": seed, "first_date": first.isoformat(), "end_date": end_date.isoformat(), "scale": scale}
-    truth_path = truth.finish(header, world.persons, _mess_summary(world, plan, feed.outcome_updates))
+    header = {
+        "seed": seed,
+        "first_date": first.isoformat(),
+        "end_date": end_date.isoformat(),
+        "scale": scale,
+        "identifierless_share": identifierless_share,
+    }
+    truth_path = truth.finish(header, world.persons, _mess_summary(world, plan, truth, feed.outcome_updates))
     os.utime(truth_path, (inbox.latest_arrival, inbox.latest_arrival))
     return SynthSummary(
         out_dir=out_dir,
@@ -95,7 +117,7 @@ def _check_lateness(files: list[dict[str, object]], plan: MessPlan, *, strict: b
         raise AssertionError(f"late files {late}, expected {expected}")
 
 
-def _mess_summary(world: World, plan: MessPlan, outcome_updates: int) -> dict[str, object]:
+def _mess_summary(world: World, plan: MessPlan, truth: TruthWriter, outcome_updates: int) -> dict[str, object]:
     window = range(world.first.toordinal(), world.last.toordinal() + 1)
     selections = [
         {"iom_id": m.iom_id, "selected_on": m.selected_on.isoformat(), "on_register_from": m.selection_seen.isoformat()}
@@ -123,6 +145,13 @@ def _mess_summary(world: World, plan: MessPlan, outcome_updates: int) -> dict[st
         "release_dates_moved": moved_releases,
         "members_in_custody": sum(1 for c in world.custodies if c.person.iom_id),
         "people_with_names_outside_cp1252": sum(not p.cp1252 for p in world.persons),
+        "variations": {kind: truth.variations[kind] for kind in KINDS},
+        "decoys": {kind: sum(d.decoy == kind for d in world.decoys) for kind in DECOY_KINDS},
+        "decoy_records": {
+            kind: sum(truth.records_per_person[d.person_id] for d in world.decoys if d.decoy == kind) for kind in DECOY_KINDS
+        },
+        "members_with_new_surname": sum(m.person.new_surname is not None for m in world.members),
         "note": "names outside Windows-1252 never appear in the arrests feed; every other name is "
-        "written exactly as in persons, except the uncertain_identities cases",
+        "written exactly as in persons, except in records with a variation (the uncertain_identities "
+        "cases among them)",
     }

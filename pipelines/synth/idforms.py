@@ -22,15 +22,24 @@ def written_pnc(rng: random.Random, person: Person, file_date: date, report_date
     roll = rng.random()
     if roll < 0.72:
         return person.pnc
-    if roll < 0.84:
+    if roll < 0.82:
         text, form = f"{year % 100:02d}/{serial:07d}{letter}", "short_year"
-    elif roll < 0.95:
+    elif roll < 0.91:
         text, form = f"{year:04d}/{serial}{letter}", "no_leading_zeros"
-    else:
+    elif roll < 0.95:
         text, form = f"{year % 100:02d}/{serial}{letter}", "short_year_no_leading_zeros"
-    # The short year pivots on the report date; keep only forms that read back the same
-    # for every report date from the file's own date to D.
-    if normalise_pnc(text, file_date) != person.pnc or normalise_pnc(text, report_date) != person.pnc:
+    elif roll < 0.98:
+        # Prison and probation systems drop the slash: twelve characters, the long form.
+        text, form = f"{year:04d}{serial:07d}{letter}", "no_slash"
+    else:
+        # ... or the short form, two year digits then the serial (12394773H, 033Y).
+        text, form = f"{year % 100:02d}{serial}{letter}", "no_slash_short_year"
+    # The short year pivots on the report date, and only the date's year counts; keep only
+    # forms that read back the same for every report date from the file's own date to D,
+    # that is in each year from the file's to D's (D itself for D's year).
+    first, last = sorted((file_date.year, report_date.year))
+    dates = [report_date if y == report_date.year else date(y, 1, 1) for y in range(first, last + 1)]
+    if any(normalise_pnc(text, d) != person.pnc for d in dates):
         return person.pnc
     if text != person.pnc:
         PNC_FORMS[form] += 1

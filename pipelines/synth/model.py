@@ -33,6 +33,9 @@ class Person:
     propensity: float = 1.0  # relative chance of being arrested / in court
     reliability: float = 0.85  # chance of attending an appointment
     cp1252: bool = True
+    decoy: str | None = None  # a non-member deliberately close to a member: which kind
+    decoy_of: str | None = None  # that member's person_id (None for common names)
+    new_surname: str | None = None  # a member's changed surname, used where no identifier is written
 
     def at_liberty(self, day: date) -> bool:
         return self.custody_until is None or day >= self.custody_until
@@ -51,6 +54,8 @@ class Person:
             "crn": self.crn,
             "yos_ref": self.yos_ref,
             "postcode": self.postcode,
+            "decoy": self.decoy,
+            "decoy_of": self.decoy_of,
         }
 
 
@@ -151,6 +156,8 @@ class Row:
     fields: dict[str, object]
     quarantine: str | None = None
     note: tuple[str, str] | None = None  # (mess category, what was done) for truth["mess"]
+    variation: str | None = None  # the variation of personal details written (variations.KINDS)
+    identifierless: bool = False  # no valid strong identifier, as written
 
 
 @dataclass(slots=True)

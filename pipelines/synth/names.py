@@ -1,9 +1,10 @@
 """Name pools and the name normalisation used to keep identities apart.
 
 The pools mix West Yorkshire, Irish, South Asian, Eastern European and West African
-names, with the accents, apostrophes and hyphens real registers hold.  A few names are
-outside Windows-1252 (Polish, Czech): those people never appear in the NICHE arrests
-feed, which is cp1252.
+names, with the accents, apostrophes and hyphens real registers hold (a few double-barrelled
+surnames among them).  A few names are outside Windows-1252 (Polish, Czech): those people
+never appear in the NICHE arrests feed, which is cp1252.  Nicknames come from the
+`nicknames` package.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import random
 import unicodedata
 from datetime import date
 from functools import lru_cache
+
+from nicknames import NickNamer
 
 # (name, weight); weights make Smith commoner than Sørensen, as in a real register.
 MALE_FORENAMES: list[tuple[str, float]] = [
@@ -189,6 +192,10 @@ SURNAMES: list[tuple[str, float]] = [
     ("Popescu", 0.5),
     ("Brown-Lewis", 0.5),
     ("Smith-Jones", 0.5),
+    ("Khan-Ahmed", 0.5),
+    ("Taylor Wood", 0.4),
+    ("Hall-Greenwood", 0.4),
+    ("Hussain-Shah", 0.3),
     ("Fitzgerald", 1),
     ("Doherty", 1),
     ("Gallagher", 1),
@@ -197,30 +204,6 @@ SURNAMES: list[tuple[str, float]] = [
     ("Wiśniewski", 0.3),
     ("Dvořák", 0.2),
 ]
-
-# Nicknames a case worker might type instead of the registered forename.
-NICKNAMES: dict[str, str] = {
-    "Robert": "Bob",
-    "William": "Bill",
-    "Elizabeth": "Liz",
-    "Margaret": "Maggie",
-    "Michael": "Mick",
-    "Anthony": "Tony",
-    "Daniel": "Danny",
-    "Thomas": "Tom",
-    "James": "Jim",
-    "Stephen": "Steve",
-    "Christopher": "Chris",
-    "Jennifer": "Jen",
-    "Katherine": "Kate",
-    "Patrick": "Paddy",
-    "Joseph": "Joe",
-    "Samantha": "Sam",
-    "Rebecca": "Becky",
-    "Matthew": "Matt",
-    "Nicola": "Nicky",
-    "Joshua": "Josh",
-}
 
 
 @lru_cache(maxsize=65536)
@@ -233,6 +216,28 @@ def name_key(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(char for char in decomposed if not unicodedata.combining(char))
     return "".join(char for char in bare.casefold() if char.isalnum())
+
+
+@lru_cache(maxsize=65536)
+def loose_key(text: str) -> str:
+    """The pipeline linker's name normalisation (pipelines.linking.normalise_name) for
+    one value: case-folded, decomposed, letters a-z only.  Looser than name_key where
+    letters do not decompose (ł, ø): those drop out altogether."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if "a" <= char <= "z")
+
+
+@lru_cache(maxsize=1)
+def _nicknamer() -> NickNamer:
+    return NickNamer()
+
+
+@lru_cache(maxsize=4096)
+def nicknames_of(forename: str) -> tuple[str, ...]:
+    """Nicknames of a forename (from the `nicknames` package), capitalised, sorted."""
+    own = forename.casefold()
+    found = _nicknamer().nicknames_of(own)
+    return tuple(sorted(nick.capitalize() for nick in found if nick.isascii() and nick.isalpha() and nick != own))
 
 
 def cp1252_safe(*texts: str) -> bool:

@@ -16,10 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from pipelines.synth.model import Member
-from pipelines.synth.names import NICKNAMES, first_forename, swapped_day_month
+from pipelines.synth.model import Member, Person
+from pipelines.synth.names import first_forename, nicknames_of, swapped_day_month
 from pipelines.synth.population import World
-from pipelines.synth.randomness import stream
+from pipelines.synth.randomness import stream, weighted
+
+# Where decoys turn up: (feed, weight).  Attendance rows go to agencies without their own
+# identifiers for the person (probation and youth offending hold CRNs and YOS refs).
+DECOY_FEEDS: list[tuple[str, float]] = [("court_results", 35), ("attendance", 40), ("arrests", 25)]
+DECOY_AGENCIES = ("DIP", "HOUSING", "ETE", "NON_STATUTORY")
 
 MIN_DAYS = 14
 
@@ -48,6 +53,8 @@ class MessPlan:
     padded_niche: Member
     lowercase_iom: Member
     court_members: tuple[Member, ...]
+    # (feed, channel, day) -> decoys seen there; channel is the agency for attendance
+    decoy_events: dict[tuple[str, str, date], list[Person]]
 
     @property
     def d1(self) -> date:
@@ -77,7 +84,7 @@ def make_plan(world: World) -> MessPlan:
         corrected_arrival=datetime.combine(last, time(5, 31, 44)),
         impossible_name=impossible_name,
         impossible_source=source,
-        nickname=pick(lambda m: first_forename(m.person.forenames) in NICKNAMES),
+        nickname=pick(lambda m: bool(nicknames_of(first_forename(m.person.forenames)))),
         no_dob=pick(),
         swapped=pick(lambda m: swapped_day_month(m.person.dob) is not None and m.person.cp1252),
         conflict=(pick(), pick()),
@@ -91,7 +98,26 @@ def make_plan(world: World) -> MessPlan:
         padded_niche=pick(lambda m: m.person.niche is not None and m.person.cp1252),
         lowercase_iom=pick(),
         court_members=tuple(pick(lambda m: m.person.pnc is not None) for _ in range(3)),
+        decoy_events=_decoy_events(world),
     )
+
+
+def _decoy_events(world: World) -> dict[tuple[str, str, date], list[Person]]:
+    """Each decoy turns up a few times over the period, in court, at an agency or arrested
+    (courts sit on the first sitting day on or after the date given here)."""
+    rng = stream(world.seed, "decoy-events")
+    days = world.days[:-1]  # a day's court results and attendance arrive the next morning
+    weekdays = [day for day in days if day.weekday() < 5] or days
+    events: dict[tuple[str, str, date], list[Person]] = {}
+    for decoy in world.decoys:
+        for _ in range(rng.randint(2, 4)):
+            feed = weighted(rng, DECOY_FEEDS if decoy.cp1252 else DECOY_FEEDS[:2])
+            channel = rng.choice(DECOY_AGENCIES) if feed == "attendance" else ""
+            day = rng.choice(weekdays if feed == "attendance" else days)
+            seen = events.setdefault((feed, channel, day), [])
+            if decoy not in seen:
+                seen.append(decoy)
+    return events
 
 
 def _arrestable(member: Member) -> bool:

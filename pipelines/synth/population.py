@@ -16,14 +16,46 @@ from pipelines.identifiers import format_cro, format_pnc
 from pipelines.synth.clock import days_between
 from pipelines.synth.identity import IdentityIndex
 from pipelines.synth.model import Custody, Member, Person, Placement, ReleaseVersion
-from pipelines.synth.names import cp1252_safe, draw_name, first_forename, name_key, swapped_day_month
+from pipelines.synth.names import (
+    SURNAMES,
+    cp1252_safe,
+    draw_name,
+    first_forename,
+    loose_key,
+    name_key,
+    nicknames_of,
+    swapped_day_month,
+)
 from pipelines.synth.randomness import scaled, stream, weighted
+from pipelines.synth.variations import DECOY_KINDS, checked
 
 TARGET_ACTIVE = 600
 INITIAL_NOMINATED = 60
 HISTORIC_DESELECTED = 120
 OTHERS_PER_MEMBER = 5
 OTHER_PRISONERS = 170
+DECOYS = (60, 100)  # non-members deliberately close to a member, at scale 1
+NEW_SURNAME_SHARE = 0.015  # members whose surname changed since they were registered
+
+# (surname, forenames, gender): names common enough that sharing one proves nothing.
+COMMON_NAMES: list[tuple[str, str, str]] = [
+    ("Smith", "John", "M"),
+    ("Smith", "James", "M"),
+    ("Smith", "David", "M"),
+    ("Smith", "Michael", "M"),
+    ("Smith", "Sarah", "F"),
+    ("Jones", "David", "M"),
+    ("Jones", "Lee", "M"),
+    ("Brown", "Michael", "M"),
+    ("Taylor", "John", "M"),
+    ("Williams", "Daniel", "M"),
+    ("Wilson", "James", "M"),
+    ("Khan", "Mohammed", "M"),
+    ("Khan", "Imran", "M"),
+    ("Hussain", "Mohammed", "M"),
+    ("Ali", "Mohammed", "M"),
+    ("Ahmed", "Mohammed", "M"),
+]
 
 DIVISION_WEIGHTS: list[tuple[str, float]] = [("CH", 40), ("NE", 32), ("NW", 28)]
 DISTRICTS: dict[str, list[str]] = {
@@ -82,15 +114,17 @@ class World:
     members: list[Member]  # in iom_id order
     member_of: dict[str, Member]  # by person_id
     others: list[Person]  # never on the register
+    decoys: list[Person]  # never on the register; written only without identifiers
     custodies: list[Custody]
     index: IdentityIndex
+    identifierless_share: float  # of members' court and attendance rows (half of that for arrests)
 
     @property
     def days(self) -> list[date]:
         return days_between(self.first, self.last)
 
 
-def build_world(seed: int, first: date, last: date, scale: float) -> World:
+def build_world(seed: int, first: date, last: date, scale: float, identifierless_share: float = 0.1) -> World:
     rng = stream(seed, "population")
     factory = _PeopleFactory(rng, first, last)
     members = _build_members(rng, factory, first, last, scale)
@@ -101,9 +135,11 @@ def build_world(seed: int, first: date, last: date, scale: float) -> World:
         release = first + timedelta(days=rng.randint(-5, (last - first).days + 100))
         custodies.append(_custody(rng, prisoner, factory.booking(), release, first, last, settled=0.6))
         others.append(prisoner)
-    persons = [member.person for member in members] + others
+    decoys = _decoys(stream(seed, "decoys"), factory, members, first, scale)
+    persons = [member.person for member in members] + others + decoys
     persons.sort(key=lambda person: person.person_id)
     index = IdentityIndex(persons, last)
+    _new_surnames(stream(seed, "new-surnames"), members, index)
     return World(
         seed=seed,
         scale=scale,
@@ -113,8 +149,10 @@ def build_world(seed: int, first: date, last: date, scale: float) -> World:
         members=members,
         member_of={member.person.person_id: member for member in members},
         others=others,
+        decoys=decoys,
         custodies=custodies,
         index=index,
+        identifierless_share=identifierless_share,
     )
 
 
@@ -188,13 +226,17 @@ class _NameGuard:
         self._surname_dob: set[tuple[str, date]] = set()
         self._forename_dob: set[tuple[str, date]] = set()
 
-    def claim(self, surname: str, forenames: str, dob: date) -> bool:
+    def claim(self, surname: str, forenames: str, dob: date, *, twin: bool = False) -> bool:
+        """`twin`: a deliberate decoy sharing surname and date of birth with a member;
+        only its forename must be apart."""
         surname_key = name_key(surname)
         forename_key = name_key(first_forename(forenames))
         swapped = swapped_day_month(dob)
-        if (surname_key, dob) in self._surname_dob or (forename_key, dob) in self._forename_dob:
+        if (forename_key, dob) in self._forename_dob:
             return False
-        if swapped is not None and (surname_key, swapped) in self._surname_dob:
+        if not twin and (surname_key, dob) in self._surname_dob:
+            return False
+        if not twin and swapped is not None and (surname_key, swapped) in self._surname_dob:
             return False
         self._surname_dob.add((surname_key, dob))
         self._forename_dob.add((forename_key, dob))
@@ -274,6 +316,57 @@ class _PeopleFactory:
         if person.young and rng.random() < rates["yos"]:
             person.yos_ref = self._ids.yos_ref()
 
+    def make_decoy(self, kind: str, target: Person | None, member_dobs: set[date]) -> Person | None:
+        """A non-member close to `target` in the way `kind` says, or None if no draw fits.
+
+        Decoys hold no identifiers: they reach the feeds only as rows without any.
+        """
+        rng = self._rng
+        oldest, youngest = date(1935, 1, 1), _years_before(self._first, 18)
+        gender = target.gender if target else "M"
+        if kind == "twin" and target and rng.random() < 0.15:
+            gender = "F" if target.gender == "M" else "M"
+        postcode = self.postcode(weighted(rng, [*DIVISION_WEIGHTS, (None, 25.0)]))
+        for _ in range(30):
+            if kind == "same_name_other_dob" and target:
+                surname, forenames = target.surname, target.forenames
+                dob = target.dob + timedelta(days=rng.choice((-1, 1)) * rng.randint(3 * 365, 15 * 365))
+            elif kind == "twin" and target:
+                surname, dob = target.surname, target.dob
+                _, forenames = draw_name(rng, gender)
+                if _related(first_forename(forenames), first_forename(target.forenames)):
+                    continue
+            elif kind == "father_son" and target:
+                surname, forenames = target.surname, target.forenames
+                dob = target.dob - timedelta(days=rng.randint(20 * 365 + 5, 30 * 365 + 5))
+                postcode = target.postcode
+            elif kind == "common_name":
+                surname, forenames, gender = rng.choice(COMMON_NAMES)
+                dob = self._dob(young=False)
+                if dob in member_dobs:
+                    continue
+            else:
+                raise ValueError(f"decoy {kind} needs a member")
+            if oldest <= dob <= youngest and self._names.claim(surname, forenames, dob, twin=kind == "twin"):
+                break
+        else:
+            return None
+        self._count += 1
+        return Person(
+            person_id=f"P{self._count:06d}",
+            surname=surname,
+            forenames=forenames,
+            dob=dob,
+            gender=gender,
+            postcode=postcode,
+            division="",
+            young=False,
+            cp1252=cp1252_safe(surname, forenames),
+            propensity=rng.expovariate(1.0),
+            decoy=kind,
+            decoy_of=target.person_id if target else None,
+        )
+
     def make_member(self, young: bool, division: str) -> Person:
         person = self._person(young, division)
         rates = {
@@ -300,6 +393,62 @@ class _PeopleFactory:
         self._identifiers(person, rates)
         person.prisoner = prisoner
         return person
+
+
+def _related(first: str, other: str) -> bool:
+    """Forenames one could take for the other (the same, or a nickname of it)."""
+    if loose_key(first) == loose_key(other):
+        return True
+    return first in nicknames_of(other) or other in nicknames_of(first)
+
+
+def _decoys(rng: random.Random, factory: _PeopleFactory, members: list[Member], first: date, scale: float) -> list[Person]:
+    """Non-members who look like members: same name, other dob; a twin; a father of the
+    same name at the same address; a very common name.  Kinds come round in turn."""
+    targets = [
+        m.person
+        for m in members
+        if not m.person.young and m.selected_on is not None and (m.deselected_on is None or m.deselected_on >= first)
+    ]
+    rng.shuffle(targets)
+    member_dobs = {m.person.dob for m in members}
+    used: set[str] = set()
+    decoys: list[Person] = []
+    for number in range(scaled(rng, DECOYS[0], DECOYS[1], scale)):
+        kind = DECOY_KINDS[number % len(DECOY_KINDS)]
+        if kind == "common_name":
+            decoy = factory.make_decoy(kind, None, member_dobs)
+        else:
+            decoy = None
+            for target in targets:
+                if target.person_id in used or (kind == "father_son" and target.gender != "M"):
+                    continue
+                decoy = factory.make_decoy(kind, target, member_dobs)
+                if decoy is not None:
+                    used.add(target.person_id)
+                    break
+        if decoy is not None:
+            decoys.append(decoy)
+    return decoys
+
+
+def _new_surnames(rng: random.Random, members: list[Member], index: IdentityIndex) -> None:
+    """A few members have married or changed their name: feeds that hold no identifier
+    for them write the new surname, the register still has the old one."""
+    pool = [m.person for m in members if m.selected_on is not None and m.deselected_on is None]
+    rng.shuffle(pool)
+    surnames = sorted({name for name, _ in SURNAMES if cp1252_safe(name)})
+    wanted = round(NEW_SURNAME_SHARE * len(members))
+    for person in pool:
+        if wanted <= 0:
+            break
+        new = rng.choice(surnames)
+        if loose_key(new) == loose_key(person.surname):
+            continue
+        if checked(index, person, "new_surname", new, person.forenames, person.dob, cp1252=False) is None:
+            continue
+        person.new_surname = new
+        wanted -= 1
 
 
 # --------------------------------------------------------------------------- members

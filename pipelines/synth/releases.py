@@ -22,6 +22,7 @@ from openpyxl.writer.excel import ExcelWriter
 from pipelines.identifiers import IdKind
 from pipelines.synth.clock import iso_date
 from pipelines.synth.csvio import csv_records, render_csv
+from pipelines.synth.identity import identifierless
 from pipelines.synth.idforms import written_pnc
 from pipelines.synth.model import Custody, Delivery, ReleaseVersion, Row
 from pipelines.synth.plan import MessPlan
@@ -125,9 +126,8 @@ def _line(world: World, rng: random.Random, custody: Custody, day: date, version
         version.release_postcode,
         iso_date(version.licence_expiry) or None,
     ]
-    judged, certain = world.index.judge(
-        {IdKind.NOMS_NUMBER: person.noms, IdKind.PNC_ID: pnc}, person.surname, person.forenames, person.dob
-    )
+    ids = {IdKind.NOMS_NUMBER: person.noms, IdKind.PNC_ID: pnc}
+    judged, certain, no_ids = world.index.assess(ids, person.surname, person.forenames, person.dob)
     if (judged, certain) != (person.person_id, True):
         raise AssertionError(f"release row for {person.person_id} not certainly identified")
     fields = {
@@ -137,7 +137,8 @@ def _line(world: World, rng: random.Random, custody: Custody, day: date, version
         "release_date_type": version.date_type,
         "accommodation_on_release": version.accommodation,
     }
-    return _Line(cells, Row(_text(cells), person.person_id, "certain", fields))
+    row = Row(_text(cells), person.person_id, "certain", fields, identifierless=no_ids)
+    return _Line(cells, row)
 
 
 def _text(cells: list[object]) -> dict[str, str]:
@@ -156,6 +157,7 @@ def _break(lines: list[_Line], kind: str, notes: list[tuple[str, dict[str, objec
         line.cells[0] = None
         line.row.fields["noms_number"] = None
         line.row.quarantine = "missing required noms_number"
+        line.row.identifierless = identifierless({IdKind.PNC_ID: str(line.cells[2] or "")}, day)
     elif kind == "text_release_date":
         line.cells[8] = "TBC"
         line.row.fields["release_date"] = None

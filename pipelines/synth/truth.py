@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -34,6 +34,8 @@ class TruthWriter:
         self.files: list[dict[str, object]] = []
         self.redeliveries: list[dict[str, object]] = []
         self.mess: dict[str, list[dict[str, object]]] = defaultdict(list)
+        self.variations: Counter[str] = Counter()  # records per variation kind
+        self.records_per_person: Counter[str] = Counter()
 
     def register(self, day: date, entries: Iterable[str]) -> None:
         """One snapshot's register; entries are already JSON-encoded objects."""
@@ -43,6 +45,9 @@ class TruthWriter:
 
     def records(self, records: Iterable[dict[str, object]]) -> None:
         for record in records:
+            if record["variation"] is not None:
+                self.variations[str(record["variation"])] += 1
+            self.records_per_person[str(record["person_id"])] += 1
             self._records.write((",\n" if self._any_record else "") + dumps(record))
             self._any_record = True
 

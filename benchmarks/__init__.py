@@ -1,0 +1,1 @@
+"""Benchmarks: they measure and report, they never fail (``python -m benchmarks.<name>``)."""

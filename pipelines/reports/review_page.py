@@ -1,0 +1,123 @@
+"""The hub-only review page: pending pairs side by side with the model's evidence.
+
+Written to ``<IOM_REVIEW_DIR>/<D>/`` (``review.html`` to read, ``review.csv`` to fill in
+and load with ``iom-hub review load``), never under a division's report folder or the
+outbox: divisions never see the review list.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from pipelines.reports.render import _env, cell
+from pipelines.review import DECISION_CSV_COLUMNS, member_details, pending_pairs, record_details
+
+DETAIL_FIELDS = ("surname", "forenames", "date_of_birth", "postcode", "pnc_id", "cro_number", "niche_nominal_id")
+CSV_COLUMNS = (
+    "feed", "subject", "iom_id", "match_weight", "reason",
+    "record_surname", "record_forenames", "record_date_of_birth",
+    "member_surname", "member_forenames", "member_date_of_birth", "decision", "note",
+)  # fmt: skip
+assert set(DECISION_CSV_COLUMNS) <= set(CSV_COLUMNS)
+
+
+@dataclass
+class Candidate:
+    iom_id: str
+    match_weight: float | None
+    via: str
+    details: dict[str, str]
+    evidence: list[tuple[str, str, float]] = field(default_factory=list)
+
+
+@dataclass
+class Item:
+    feed: str
+    subject: str
+    reason: str
+    file_name: str
+    location: str
+    event: str
+    record: dict[str, str]
+    candidates: list[Candidate]
+
+
+def review_items(engine: sa.Engine, report_date: date) -> list[Item]:
+    pairs = pending_pairs(engine, report_date)
+    if pairs.empty:
+        return []
+    records = record_details(engine, pairs).set_index(["feed", "file_id", "row_no"])
+    members = member_details(engine, pairs).set_index(["register_id", "iom_id"])
+    items = []
+    for (feed, subject), group in pairs.groupby(["feed", "subject"], sort=True):
+        first = group.iloc[0]
+        rec = records.loc[(feed, first["file_id"], first["row_no"])]
+        candidates = []
+        for pair in group.itertuples():
+            member = members.loc[(pair.register_id, pair.iom_id)] if (pair.register_id, pair.iom_id) in members.index else None
+            candidates.append(
+                Candidate(
+                    pair.iom_id,
+                    None if pd.isna(pair.match_weight) else round(float(pair.match_weight), 1),
+                    pair.via,
+                    {f: cell(member.get(f)) for f in (*DETAIL_FIELDS, "managing_division", "status")}
+                    if member is not None
+                    else {},
+                    [tuple(e) for e in json.loads(pair.evidence)] if pair.evidence else [],
+                )
+            )
+        items.append(
+            Item(
+                feed,
+                subject,
+                first["reason"],
+                rec["file_name"],
+                cell(rec["location"]),
+                cell(rec.get("event")),
+                {f: cell(rec.get(f)) for f in DETAIL_FIELDS},
+                candidates,
+            )  # fmt: skip
+        )
+    return items
+
+
+def _csv_rows(items: list[Item]) -> list[list[str]]:
+    rows = []
+    for item in items:
+        for c in item.candidates:
+            rows.append([
+                item.feed, item.subject, c.iom_id, "" if c.match_weight is None else f"{c.match_weight:.1f}", item.reason,
+                item.record["surname"], item.record["forenames"], item.record["date_of_birth"],
+                c.details.get("surname", ""), c.details.get("forenames", ""), c.details.get("date_of_birth", ""), "", "",
+            ])  # fmt: skip
+    return rows
+
+
+def write_review_page(review_dir: Path, report_date: date, items: list[Item]) -> Path:
+    """Write review.html and review.csv for D beside their place, then rename into it."""
+    final = review_dir / report_date.isoformat()
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = final.parent / f".{report_date.isoformat()}.writing-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    html = _env.get_template("review.html.j2").render(report_date=report_date, items=items, fields=DETAIL_FIELDS)
+    (staging / "review.html").write_text(html, encoding="utf-8")
+    with (staging / "review.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(_csv_rows(items))
+    retired = final.parent / f".{report_date.isoformat()}.old-{os.getpid()}"
+    if final.exists():
+        final.rename(retired)
+    staging.rename(final)
+    shutil.rmtree(retired, ignore_errors=True)
+    return final

@@ -1,0 +1,221 @@
+"""The hub's review loop: the pairs waiting for a person, and the decisions taken.
+
+A decision names a record by its feed and subject (``pipelines.link_store.subjects``:
+whom the row is about, e.g. a custody reference, or a court, date, case and defendant)
+and a member by iom_id.  Decisions are appended to ``link_decision`` (who, when, from
+where), never edited: the newest decision on a pair is the one in force, in every later
+run and every backfill.  Recording one drops the stored links of that subject's rows so
+the next run links them again with the decision applied.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from pipelines.feeds import FEEDS, LINKED_FEEDS
+from pipelines.link_store import forget_subject
+from pipelines.linking import ACCEPT, REJECT, REVIEW
+from warehouse.schema import ROW_TABLES, ingest_file, link_candidate, link_decision, record_link
+
+DECISIONS = (ACCEPT, REJECT)
+_IOM_ID = re.compile(r"^[A-Z]{3}-[0-9]{6}$")
+DECISION_CSV_COLUMNS = ("feed", "subject", "iom_id", "decision", "note")
+
+
+class DecisionError(ValueError):
+    """A decision that cannot be recorded, said plainly (which row, which field)."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    feed: str
+    subject: str
+    iom_id: str
+    decision: str
+    note: str | None = None
+
+
+def _check(d: Decision, where: str) -> Decision:
+    feed, subject, iom_id, decision = d.feed.strip(), d.subject.strip(), d.iom_id.strip().upper(), d.decision.strip().lower()
+    if feed not in LINKED_FEEDS:
+        raise DecisionError(f"{where}: feed {feed!r} is not one that is linked ({', '.join(LINKED_FEEDS)})")
+    if not subject:
+        raise DecisionError(f"{where}: subject is blank")
+    if not _IOM_ID.match(iom_id):
+        raise DecisionError(f"{where}: iom_id {iom_id!r} is not an IOM id (ABC-123456)")
+    if decision not in DECISIONS:
+        raise DecisionError(f"{where}: decision {decision!r} must be accept or reject")
+    return Decision(feed, subject, iom_id, decision, (d.note or "").strip() or None)
+
+
+def record_decisions(engine: sa.Engine, decisions: list[Decision], decided_by: str, source: str) -> int:
+    """Append the decisions (all or none) and drop the links they affect.
+
+    A subject no stored link has ever named is refused: it would otherwise be a typo
+    that silently decides nothing.
+    """
+    if not decided_by.strip():
+        raise DecisionError("who decided is blank: pass --by NAME")
+    checked = [_check(d, f"{source} decision {i}") for i, d in enumerate(decisions, start=1)]
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with engine.begin() as conn:
+        for i, d in enumerate(checked, start=1):
+            known = conn.execute(
+                sa.select(sa.func.count()).where(record_link.c.feed == d.feed, record_link.c.subject == d.subject)
+            ).scalar()
+            decided_before = conn.execute(
+                sa.select(sa.func.count()).where(link_decision.c.feed == d.feed, link_decision.c.subject == d.subject)
+            ).scalar()
+            if not known and not decided_before:
+                raise DecisionError(f"{source} decision {i}: no {d.feed} record has subject {d.subject!r}")
+            conn.execute(
+                link_decision.insert().values(
+                    feed=d.feed, subject=d.subject, iom_id=d.iom_id, decision=d.decision,
+                    decided_by=decided_by.strip(), decided_at=now, source=source, note=d.note,
+                )
+            )  # fmt: skip
+            forget_subject(conn, d.feed, d.subject)
+    return len(checked)
+
+
+def read_decisions_csv(path: Path) -> list[Decision]:
+    """Rows of an edited review CSV whose decision column says accept or reject; rows
+    left blank are still pending and skipped."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in ("feed", "subject", "iom_id", "decision") if c not in (reader.fieldnames or [])]
+            if missing:
+                raise DecisionError(f"{path}: missing column(s) {', '.join(missing)}")
+            out = []
+            for line, row in enumerate(reader, start=2):
+                if not (row.get("decision") or "").strip():
+                    continue
+                d = Decision(row["feed"] or "", row["subject"] or "", row["iom_id"] or "", row["decision"], row.get("note"))
+                out.append(_check(d, f"{path.name} line {line}"))
+            return out
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DecisionError(f"{path}: cannot be read ({exc.__class__.__name__})") from None
+
+
+def decision_history(engine: sa.Engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        result = conn.execute(sa.select(link_decision).order_by(link_decision.c.id))
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+# --------------------------------------------------------------------------- pending pairs
+
+
+def pending_pairs(engine: sa.Engine, report_date: date) -> pd.DataFrame:
+    """Every pair on review against a register dated on or before D, newest register per
+    subject: feed, subject, file_id, row_no, register_id, reason, iom_id, match_weight,
+    evidence, via.  One row per (subject, candidate member)."""
+    reg = ingest_file.alias("reg")
+    q = (
+        sa.select(
+            record_link.c.feed,
+            record_link.c.subject,
+            record_link.c.file_id,
+            record_link.c.row_no,
+            record_link.c.register_id,
+            record_link.c.reason,
+            link_candidate.c.iom_id,
+            link_candidate.c.match_weight,
+            link_candidate.c.evidence,
+            link_candidate.c.via,
+            reg.c.file_date.label("register_date"),
+        )  # fmt: skip
+        .join(
+            link_candidate,
+            sa.and_(
+                link_candidate.c.register_id == record_link.c.register_id,
+                link_candidate.c.feed == record_link.c.feed,
+                link_candidate.c.file_id == record_link.c.file_id,
+                link_candidate.c.row_no == record_link.c.row_no,
+            ),
+        )
+        .join(reg, reg.c.id == record_link.c.register_id)
+        .where(record_link.c.method == REVIEW, reg.c.file_date <= report_date)
+    )
+    with engine.connect() as conn:
+        result = conn.execute(q)
+        pairs = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    if pairs.empty:
+        return pairs
+    # A subject is pending while the newest register that judged it put it on review;
+    # one example row per subject, from that register.
+    newest_any = _newest_judgement(engine, report_date)
+    newest = pairs.sort_values(["register_date", "register_id", "file_id", "row_no"]).groupby(["feed", "subject"]).tail(1)
+    newest = newest.merge(newest_any, on=["feed", "subject"])
+    newest = newest[newest["register_id"] == newest["newest_register_id"]]
+    keep = newest[["feed", "subject", "register_id", "file_id", "row_no"]]
+    pairs = pairs.merge(keep, on=list(keep.columns))
+    return pairs.sort_values(["feed", "subject", "match_weight"], ascending=[True, True, False], na_position="last").reset_index(
+        drop=True
+    )
+
+
+def _newest_judgement(engine: sa.Engine, report_date: date) -> pd.DataFrame:
+    """(feed, subject, newest_register_id): the newest register dated on or before D that
+    judged each subject, whatever it decided."""
+    reg = ingest_file.alias("reg")
+    ranked = (
+        sa.select(
+            record_link.c.feed,
+            record_link.c.subject,
+            record_link.c.register_id,
+            sa.func.row_number()
+            .over(
+                partition_by=[record_link.c.feed, record_link.c.subject],
+                order_by=[reg.c.file_date.desc(), record_link.c.register_id.desc()],
+            )
+            .label("rank"),
+        )  # fmt: skip
+        .join(reg, reg.c.id == record_link.c.register_id)
+        .where(reg.c.file_date <= report_date)
+        .subquery()
+    )
+    q = sa.select(ranked.c.feed, ranked.c.subject, ranked.c.register_id.label("newest_register_id")).where(ranked.c.rank == 1)
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(q).fetchall(), columns=["feed", "subject", "newest_register_id"])
+
+
+def record_details(engine: sa.Engine, pairs: pd.DataFrame) -> pd.DataFrame:
+    """The personal details of each pending pair's record (feed, file_id, row_no, ...)."""
+    frames = []
+    with engine.connect() as conn:
+        for feed_name, group in pairs.groupby("feed"):
+            table = ROW_TABLES[feed_name]
+            wanted = [c for c in ("surname", "forenames", "date_of_birth", "postcode", "pnc_id", "cro_number", "niche_nominal_id")
+                      if c in table.c]  # fmt: skip
+            event = FEEDS[feed_name].event_date_column
+            cols = [table.c.file_id, table.c.row_no, table.c.location, *(table.c[c] for c in wanted)]
+            if event:
+                cols.append(table.c[event].label("event"))
+            q = sa.select(*cols, ingest_file.c.name.label("file_name")).join(ingest_file, ingest_file.c.id == table.c.file_id)
+            q = q.where(table.c.file_id.in_(sorted({int(i) for i in group["file_id"]})))
+            result = conn.execute(q)
+            rows = pd.DataFrame(result.fetchall(), columns=list(result.keys())).assign(feed=feed_name)
+            frames.append(rows.merge(group[["file_id", "row_no"]].drop_duplicates(), on=["file_id", "row_no"]))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def member_details(engine: sa.Engine, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Each candidate member's details in the register that judged the pair."""
+    table = ROW_TABLES["cohort"]
+    cols = [table.c[c] for c in ("file_id", "iom_id", "surname", "forenames", "date_of_birth", "postcode", "pnc_id",
+                                 "cro_number", "niche_nominal_id", "managing_division", "status")]  # fmt: skip
+    with engine.connect() as conn:
+        q = sa.select(*cols).where(
+            table.c.file_id.in_(sorted({int(i) for i in pairs["register_id"]})), table.c.iom_id.in_(sorted(set(pairs["iom_id"])))
+        )
+        result = conn.execute(q)
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys())).rename(columns={"file_id": "register_id"})

@@ -1,0 +1,121 @@
+"""The review loop end to end: a pair waits on the hub-only page, the hub accepts or
+rejects it (command or CSV), and every later run and backfill honours the decision."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+
+import pytest
+
+from pipelines.cli import main
+from pipelines.review import Decision, DecisionError, read_decisions_csv, record_decisions
+from tests.builders import member
+from tests.conftest import BOTH_WAREHOUSES
+
+pytestmark = BOTH_WAREHOUSES
+
+D = date(2026, 11, 23)
+A = member("LDS-000001", "Thistlethwaite", "Siobhán", "1990-02-01", postcode="LS1 1AB")
+W = member("LDS-000002", "Quigley", "William", "1985-07-12", managing_division="NE")
+
+
+def arrest(ref: str, surname: str, forenames: str, dob: str, when: str = "22/11/2026 10:00") -> dict[str, str]:
+    return {"custody_ref": ref, "surname": surname, "forenames": forenames, "date_of_birth": dob, "arrest_datetime": when,
+            "offence_description": "Theft"}  # fmt: skip
+
+
+@pytest.fixture
+def loop(hub, monkeypatch):
+    hub.inbox.cohort(date(2026, 11, 20), [A, W])
+    hub.inbox.arrests("20261122_230000", [
+        arrest("K1", "Brennan", "Siobhán", "01/02/1990"),  # A's forename and birth date, another surname: review
+        arrest("K2", "Quigley", "Bill", "12/07/1985"),  # W by nickname: linked by the model
+    ])  # fmt: skip
+    monkeypatch.setenv("IOM_WAREHOUSE_URL", hub.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("IOM_REVIEW_DIR", str(hub.review_dir))
+    hub.run(D)
+    return hub
+
+
+def refs(hub, day: date = D) -> set[str]:
+    return {r["custody_ref"] for div in ("CH", "NE") for r in hub.report(day, div, "arrests")}
+
+
+def review_csv(hub, day: date = D) -> list[dict[str, str]]:
+    with (hub.review_dir / day.isoformat() / "review.csv").open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_an_uncertain_pair_waits_on_the_hub_only_page_and_nowhere_else(loop):
+    assert refs(loop) == {"K2"}
+    pending = review_csv(loop)
+    assert [(r["feed"], r["subject"], r["iom_id"], r["decision"]) for r in pending] == [("arrests", "K1", "LDS-000001", "")]
+    assert float(pending[0]["match_weight"]) < 5
+    page = (loop.review_dir / D.isoformat() / "review.html").read_text(encoding="utf-8")
+    assert "Brennan" in page and "Thistlethwaite" in page and "iom-hub review accept arrests 'K1' LDS-000001" in page
+    # Divisions never see it: nothing of the review list under the reports folder.
+    files = [p for p in loop.reports_dir.rglob("*") if p.is_file()]
+    assert files and not any(p.name in ("review.html", "review.csv") for p in files)
+    assert not any("Brennan" in p.read_text(encoding="utf-8") for p in files)
+    assert loop.review_dir.resolve() not in loop.reports_dir.resolve().parents
+
+
+def test_accept_by_command_links_in_the_next_run_and_in_backfills(loop, capsys):
+    assert main(["review", "accept", "arrests", "K1", "lds-000001", "--by", "a.analyst", "--note", "checked with custody"]) == 0
+    assert "recorded" in capsys.readouterr().out
+    loop.run(date(2026, 11, 24))  # a later run
+    loop.run(D)  # and a backfill of the day it arrived
+    assert refs(loop) == {"K1", "K2"}
+    (link,) = loop.query("select method, iom_id from record_link where subject = 'K1' and register_id = "
+                         "(select max(register_id) from record_link)")  # fmt: skip
+    assert (link.method, link.iom_id) == ("accepted", "LDS-000001")
+    assert review_csv(loop) == []
+    (decision,) = loop.query("select feed, subject, iom_id, decision, decided_by, source, note from link_decision")
+    assert tuple(decision) == ("arrests", "K1", "LDS-000001", "accept", "a.analyst", "iom-hub review", "checked with custody")
+    # The traffic light reads the same stored links: the accepted arrest counts for NE's... A is CH.
+    (tl,) = loop.query(
+        "select numerator from traffic_light where kpi = 'arrests_per_100' and division = 'CH' and period = '2026-11'"
+    )
+    assert tl.numerator == 1
+
+
+def test_a_rejected_pair_never_links_again(loop):
+    assert "K2" in refs(loop)
+    assert main(["review", "reject", "arrests", "K2", "LDS-000002", "--by", "a.analyst"]) == 0
+    loop.run(D)
+    loop.run(D)  # and again: the decision holds, the run changes nothing more
+    assert refs(loop) == set()
+    (link,) = loop.query("select method, iom_id from record_link where subject = 'K2'")
+    assert link.iom_id is None
+
+
+def test_decisions_load_from_the_filled_in_csv(loop, tmp_path, capsys):
+    rows = review_csv(loop)
+    rows[0]["decision"] = "accept"
+    filled = tmp_path / "review.csv"
+    with filled.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert main(["review", "load", str(filled), "--by", "b.lead"]) == 0
+    assert "recorded 1 decision" in capsys.readouterr().out
+    loop.run(D)
+    assert refs(loop) == {"K1", "K2"}
+    (decision,) = loop.query("select decided_by, source from link_decision")
+    assert tuple(decision) == ("b.lead", "csv:review.csv")
+
+
+def test_bad_decisions_are_refused_plainly_and_record_nothing(loop, tmp_path, capsys):
+    assert main(["review", "accept", "arrests", "K404", "LDS-000001", "--by", "x"]) == 2
+    assert "no arrests record has subject 'K404'" in capsys.readouterr().err
+    assert main(["review", "accept", "arrests", "K1", "not-an-id", "--by", "x"]) == 2
+    assert "is not an IOM id" in capsys.readouterr().err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("feed,subject,iom_id,decision\narrests,K1,LDS-000001,accept\narrests,K2,LDS-000002,maybe\n", encoding="utf-8")
+    with pytest.raises(DecisionError, match="bad.csv line 3: decision 'maybe' must be accept or reject"):
+        read_decisions_csv(bad)
+    assert main(["review", "load", str(bad), "--by", "x"]) == 2
+    with pytest.raises(DecisionError, match="who decided is blank"):
+        record_decisions(loop.engine, [Decision("arrests", "K1", "LDS-000001", "accept")], " ", source="test")
+    assert loop.query("select count(*) as n from link_decision")[0].n == 0
