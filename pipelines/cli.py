@@ -73,6 +73,9 @@ def _reports_summary(report_date: date) -> None:
     print(f"reports: {folder}")
     for division in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
         print(f"  {division / 'report.html'}")
+    review = Path(os.environ["IOM_REVIEW_DIR"]) / report_date.isoformat() / "review.html"
+    if review.exists():
+        print(f"linking review (hub only, never delivered): {review}")
 
 
 def preflight(report_date: date) -> list[str]:

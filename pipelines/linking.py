@@ -147,6 +147,9 @@ def link_records(
     ids = without_rejected(_identifier_hits(records, register))
     scores = without_rejected(_detail_scores(records, register, thresholds.review_at))
     scores = scores.assign(_disagrees=_identifier_disagreements(scores, records, register).to_numpy())
+    # A member whose own identifier differs from the record's is somebody else, unless the
+    # details fit firmly (then something is wrong, and a person looks: below).
+    scores = scores[~scores["_disagrees"] | (scores["match_weight"] >= thresholds.link_at)]
     # Firm: the details alone would link.  Strong: and no identifier of the record says otherwise.
     firm = scores[(scores["match_weight"] >= thresholds.link_at) & ~scores["contradicted"]]
     strong = firm[~firm["_disagrees"]]

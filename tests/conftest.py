@@ -51,7 +51,7 @@ class Hub:
         for report in build_reports(self.engine, report_date, config):
             write_report(self.reports_dir, report)
         tl.store(self.engine, tl.compute(self.engine, report_date, config))
-        write_review_page(self.review_dir, report_date, review_items(self.engine, report_date))
+        write_review_page(self.review_dir, report_date, review_items(self.engine, report_date), config.linking)
 
     @property
     def review_dir(self) -> Path:

@@ -305,9 +305,7 @@ def expected_traffic_light(truth: Truth, D: date) -> dict[tuple[str, str, str], 
             continue
         active = [m for m in register.values() if m["status"] == "ACTIVE" and d(m["selected_on"]) <= end]
 
-        def counted(
-            records: list[Row], feed: str, start=start, end=end, register=register, snap=snap
-        ) -> list[tuple[Row, Row]]:
+        def counted(records: list[Row], feed: str, start=start, end=end, register=register, snap=snap) -> list[tuple[Row, Row]]:
             got = []
             for r in records:
                 when = event_date(feed, r["fields"])

@@ -199,3 +199,21 @@ def test_one_variation_of_a_members_details_reaches_the_report(hub):
     assert [r["custody_ref"] for r in hub.report(D, "CH", "arrests")] == ["K1"]
     (link,) = hub.query("select method, match_weight from record_link where feed = 'arrests'")
     assert link.method == "details" and link.match_weight > 0
+
+
+def test_a_pnc_written_without_its_slash_links_court_and_probation_records(hub):
+    # Prison and probation systems write 2012/0394773H as 20120394773H or 12394773H; with
+    # only that, an initial and no date of birth, the record is still the member's.
+    hub.inbox.cohort(date(2026, 11, 22), [{**A, "pnc_id": "2012/0394773H"}])
+    hub.inbox.attendance("PROBATION", date(2026, 11, 22), [
+        {"record_id": "P1", "record_type": "APPOINTMENT", "pnc_id": "20120394773H", "surname": "O BRIAIN", "forenames": "S",
+         "event_datetime": "2026-11-22T10:00", "outcome": "ATTENDED"},
+    ])  # fmt: skip
+    hub.inbox.court("B13HT", date(2026, 11, 22), [("13AA1234526", [
+        {"surname": "O Briain", "forenames": "S", "pnc_id": "12394773H", "offences": [{"seq": 1, "title": "Theft", "results": ["1116"]}]},
+    ])])  # fmt: skip
+    hub.run(D)
+    assert [r["record_id"] for r in hub.report(D, "CH", "attendance")] == ["P1"]
+    assert [r["urn"] for r in hub.report(D, "CH", "court_results")] == ["13AA1234526"]
+    methods = {r.method for r in hub.query("select method from record_link where feed in ('attendance', 'court_results')")}
+    assert methods == {"identifier"}

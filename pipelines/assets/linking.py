@@ -82,7 +82,7 @@ LINKED_ASSETS = [_linked_asset(f) for f in LINKED_FEEDS]
 def link_review_page(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource) -> dg.MaterializeResult:
     report_date = report_date_of(context)
     items = review_items(warehouse.engine(), report_date)
-    folder = write_review_page(hub.review_path(), report_date, items)
+    folder = write_review_page(hub.review_path(), report_date, items, hub.config().linking)
     return dg.MaterializeResult(
         metadata={
             "pending_records": len(items),

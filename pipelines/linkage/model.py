@@ -36,12 +36,12 @@ SURNAME = cl.CustomComparison(
     comparison_description="surname",
     comparison_levels=[
         cll.NullLevel("surname"),
-        cll.ExactMatchLevel("surname", term_frequency_adjustments=True),
+        cll.ExactMatchLevel("surname", term_frequency_adjustments=True).configure(label_for_charts="same surname"),
         cll.CustomLevel(_REVERSED, "surname and forename swapped"),
         cll.ArrayIntersectLevel("surname_parts", 1).configure(label_for_charts="one part of a double surname"),
         cll.DamerauLevenshteinLevel("surname", 1).configure(label_for_charts="one letter wrong, missing or swapped"),
         cll.JaroWinklerLevel("surname", 0.9).configure(label_for_charts="similar (Jaro-Winkler >= 0.9)"),
-        cll.ElseLevel(),
+        cll.ElseLevel().configure(label_for_charts="disagrees"),
     ],
 )
 
@@ -50,13 +50,13 @@ FORENAMES = cl.CustomComparison(
     comparison_description="forenames",
     comparison_levels=[
         cll.NullLevel("forename1"),
-        cll.ExactMatchLevel("forename1", term_frequency_adjustments=True),
+        cll.ExactMatchLevel("forename1", term_frequency_adjustments=True).configure(label_for_charts="same first forename"),
         cll.CustomLevel(_REVERSED, "surname and forename swapped"),
         cll.ArrayIntersectLevel("forename_names", 1).configure(label_for_charts="nickname of the same name"),
         cll.DamerauLevenshteinLevel("forename1", 1).configure(label_for_charts="one letter wrong, missing or swapped"),
         cll.CustomLevel(_ANOTHER_FORENAME, "a middle name used as the first"),
         cll.JaroWinklerLevel("forename1", 0.9).configure(label_for_charts="similar (Jaro-Winkler >= 0.9)"),
-        cll.ElseLevel(),
+        cll.ElseLevel().configure(label_for_charts="disagrees"),
     ],
 )
 
@@ -65,10 +65,10 @@ DATE_OF_BIRTH = cl.CustomComparison(
     comparison_description="date of birth",
     comparison_levels=[
         cll.NullLevel("dob"),
-        cll.ExactMatchLevel("dob"),
+        cll.ExactMatchLevel("dob").configure(label_for_charts="same date of birth"),
         cll.CustomLevel('"dob_l" = "dob_swapped_r"', "day and month transposed"),
         cll.DamerauLevenshteinLevel("dob", 1).configure(label_for_charts="one digit wrong or two swapped"),
-        cll.ElseLevel(),
+        cll.ElseLevel().configure(label_for_charts="disagrees"),
     ],
 )
 
@@ -83,7 +83,7 @@ POSTCODE = cl.CustomComparison(
         cll.ExactMatchLevel("postcode").configure(label_for_charts="same postcode"),
         cll.ExactMatchLevel(ColumnExpression("postcode").regex_extract(_SECTOR)).configure(label_for_charts="same sector"),
         cll.ExactMatchLevel(ColumnExpression("postcode").regex_extract(_DISTRICT)).configure(label_for_charts="same district"),
-        cll.ElseLevel(),
+        cll.ElseLevel().configure(label_for_charts="disagrees"),
     ],
 )
 

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from pipelines.reports.render import _env, cell
 from pipelines.review import DECISION_CSV_COLUMNS, member_details, pending_pairs, record_details
+from pipelines.settings import LinkThresholds
 
 DETAIL_FIELDS = ("surname", "forenames", "date_of_birth", "postcode", "pnc_id", "cro_number", "niche_nominal_id")
 CSV_COLUMNS = (
@@ -37,6 +38,13 @@ class Candidate:
     via: str
     details: dict[str, str]
     evidence: list[tuple[str, str, float]] = field(default_factory=list)
+
+    @property
+    def prior(self) -> float | None:
+        """What the weight starts from before any comparison: the model's prior."""
+        if self.match_weight is None or not self.evidence:
+            return None
+        return round(self.match_weight - sum(w for _, _, w in self.evidence), 1)
 
 
 @dataclass
@@ -102,14 +110,16 @@ def _csv_rows(items: list[Item]) -> list[list[str]]:
     return rows
 
 
-def write_review_page(review_dir: Path, report_date: date, items: list[Item]) -> Path:
+def write_review_page(review_dir: Path, report_date: date, items: list[Item], thresholds: LinkThresholds) -> Path:
     """Write review.html and review.csv for D beside their place, then rename into it."""
     final = review_dir / report_date.isoformat()
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = final.parent / f".{report_date.isoformat()}.writing-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    html = _env.get_template("review.html.j2").render(report_date=report_date, items=items, fields=DETAIL_FIELDS)
+    html = _env.get_template("review.html.j2").render(
+        report_date=report_date, items=items, fields=DETAIL_FIELDS, link_at=thresholds.link_at, review_at=thresholds.review_at
+    )
     (staging / "review.html").write_text(html, encoding="utf-8")
     with (staging / "review.csv").open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
