@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from pipelines.feeds import LINKED_FEEDS
 from warehouse.schema import ROW_TABLES
 
 
@@ -12,7 +13,7 @@ def model_links(engine: sa.Engine) -> dict[tuple[str, str, str], str]:
     decision) linked, against each register it was judged by."""
     out = {}
     with engine.connect() as conn:
-        for feed in ("arrests", "court_results", "attendance", "prison_releases"):
+        for feed in LINKED_FEEDS:
             table = ROW_TABLES[feed].name
             rows = conn.execute(sa.text(
                 f"select reg.file_date, f.name, r.location, l.iom_id from record_link l "

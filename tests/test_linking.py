@@ -396,3 +396,19 @@ def test_attendance_iom_id_and_agency_ref_agree_or_go_to_review():
     result = link_records(recs, REGISTER, THRESHOLDS)
     assert result.links.iloc[0]["method"] == REVIEW
     assert set(result.candidates["iom_id"]) == {"LDS-000001", "LDS-000002"}
+
+
+def test_training_floors_every_probability_and_keeps_each_comparison_a_distribution():
+    from pipelines.linkage.training import M_FLOOR, U_FLOOR, with_floors
+
+    model = {"comparisons": [{"comparison_levels": [
+        {"is_null_level": True},
+        {"m_probability": 0.98, "u_probability": 0.01},
+        {"m_probability": None, "u_probability": 0.0},  # a level the data never showed
+        {"m_probability": 1e-30, "u_probability": 0.99},
+    ]}]}  # fmt: skip
+    levels = with_floors(model)["comparisons"][0]["comparison_levels"][1:]
+    for name, floor in (("m_probability", M_FLOOR), ("u_probability", U_FLOOR)):
+        values = [level[name] for level in levels]
+        assert abs(sum(values) - 1) < 1e-9
+        assert min(values) >= floor * 0.97  # floored, then renormalised

@@ -1,9 +1,10 @@
 """Score records against a register with the trained model (Splink on DuckDB).
 
-Each call runs in its own in-memory DuckDB, so nothing about one run leaks into the
-next, and term frequencies come from the register alone, so a record's scores depend
-only on that record, that register and the model: the same inputs always give the same
-weights, whatever else is linked alongside.
+One in-memory DuckDB and one Splink linker serve the process (building a linker costs
+more than scoring a day's records); each call registers its records, scores them and
+drops them again.  Term frequencies come from the register alone, so a record's scores
+depend only on that record, that register and the model: the same inputs always give
+the same weights, whatever else is linked alongside.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ Seeded, so the same inputs give the same model file.
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -44,6 +45,8 @@ def training_frames(work_dir: Path, *, end_date: date, days: int, seed: int, sha
 
 
 def train(left: pd.DataFrame, right: pd.DataFrame) -> dict:
+    # Splink warns of levels the data never shows; the floors below deal with exactly those.
+    logging.getLogger("splink").setLevel(logging.ERROR)
     con = duckdb.connect()
     try:
         db = DuckDBAPI(connection=con)
@@ -64,7 +67,9 @@ def train(left: pd.DataFrame, right: pd.DataFrame) -> dict:
 
 def _floored(values: list[float | None], floor: float) -> list[float]:
     raised = [max(v or 0.0, floor) for v in values]
-    return [v / sum(raised) for v in raised]
+    # Twelve significant digits: what the data says, without the last digits that vary
+    # with the order DuckDB happens to sum in, so retraining on the same data gives the same file.
+    return [float(f"{v / sum(raised):.12g}") for v in raised]
 
 
 def with_floors(model: dict) -> dict:
