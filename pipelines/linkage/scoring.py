@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from functools import cache
 
 import duckdb
@@ -83,6 +84,7 @@ class Scorer:
         self._linker = Linker(sides, json.loads(json.dumps(settings)), log_level=None, validate_settings=False)
         self._register_key: str | None = None
         self._register = sides[0]
+        self._lock = threading.Lock()  # one DuckDB connection: one scoring at a time
 
     def _use_register(self, register: pd.DataFrame) -> None:
         key = hashlib.sha256(pd.util.hash_pandas_object(register.astype(str), index=False).to_numpy().tobytes()).hexdigest()
@@ -97,16 +99,17 @@ class Scorer:
         self._register_key = key
 
     def score(self, register: pd.DataFrame, records: pd.DataFrame, min_weight: float) -> pd.DataFrame:
-        self._use_register(register)
-        right = self._db.register(records)
-        try:
-            scored = self._linker.inference.predict_between(
-                self._register, right, threshold_match_weight=min_weight, warning_mode="never"
-            )
-            frame = scored.as_pandas_dataframe()
-            scored.drop_table_from_database_and_remove_from_cache()
-        finally:
-            right.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
+        with self._lock:
+            self._use_register(register)
+            right = self._db.register(records)
+            try:
+                scored = self._linker.inference.predict_between(
+                    self._register, right, threshold_match_weight=min_weight, warning_mode="never"
+                )
+                frame = scored.as_pandas_dataframe()
+                scored.drop_table_from_database_and_remove_from_cache()
+            finally:
+                right.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
         if frame.empty:
             return pd.DataFrame(columns=PAIR_COLUMNS)
         contradicted = pd.concat([frame[f"gamma_{c}"] == 0 for c in CONTRADICTING], axis=1).any(axis=1)
