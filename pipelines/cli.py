@@ -210,7 +210,7 @@ def cmd_review_decide(args: argparse.Namespace) -> int:
     except DecisionError as exc:
         print(f"iom-hub: {exc}", file=sys.stderr)
         return 2
-    print(f"recorded: {args.decision} {args.feed} {args.subject!r} as {args.iom_id.upper()}; the next run applies it")
+    print(f"recorded: {args.decision} for that {args.feed} record and {args.iom_id.upper()}; the next run applies it")
     return 0
 
 

@@ -9,13 +9,13 @@ import pandas as pd
 import sqlalchemy as sa
 
 from pipelines.feeds import FEEDS, LINKED_FEEDS, FeedKind
-from pipelines.link_store import links_for
+from pipelines.link_store import linked_members, links_for
 from pipelines.settings import LinkThresholds
 from pipelines.store import events_as_of, register_in_force, snapshot_in_force
 
 RELEASE_HORIZON_DAYS = 30
 
-__all__ = ["LINKED_FEEDS", "RELEASE_HORIZON_DAYS", "link_for_report", "linked_report_records", "report_window_records"]
+__all__ = ["LINKED_FEEDS", "RELEASE_HORIZON_DAYS", "link_for_report", "reportable_records", "report_window_records"]
 
 
 def report_window_records(engine: sa.Engine, feed_name: str, report_date: date) -> pd.DataFrame:
@@ -43,13 +43,8 @@ def link_for_report(engine: sa.Engine, feed_name: str, report_date: date, thresh
     return counts
 
 
-def linked_report_records(engine: sa.Engine, feed_name: str, report_date: date, thresholds: LinkThresholds) -> pd.DataFrame:
-    """The window's records with the member each is linked to (linked ones only)."""
+def reportable_records(engine: sa.Engine, feed_name: str, report_date: date, thresholds: LinkThresholds) -> pd.DataFrame:
+    """The window's records that may appear in the report for D, with their members."""
     records = report_window_records(engine, feed_name, report_date)
     _, register = register_in_force(engine, report_date)
-    links = links_for(engine, feed_name, records, register, thresholds, report_date)
-    if records.empty or links.empty:
-        return records.iloc[0:0].assign(iom_id=None)
-    linked = links.dropna(subset=["iom_id"])[["file_id", "row_no", "iom_id"]]
-    records = records.drop(columns=[c for c in ("iom_id",) if c in records])
-    return records.merge(linked, on=["file_id", "row_no"], how="inner")
+    return linked_members(engine, feed_name, records, register, thresholds, report_date)

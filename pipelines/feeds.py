@@ -99,6 +99,14 @@ class Feed:
         return ext.map(lambda e: preference.index(e) if e in preference else len(preference))
 
     @property
+    def reportable_on(self) -> str | None:
+        """The stored column whose date must fall in a member's active interval
+        (CONTRACT section 4): an event's local date, a scheduled item's own date."""
+        if self.event_date_column is None:
+            return None
+        return "local_date" if self.kind is FeedKind.EVENTS else self.event_date_column
+
+    @property
     def required_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.required]
 

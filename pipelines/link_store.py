@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from pipelines.feeds import FEEDS
 from pipelines.identities import derived_identities
 from pipelines.linkage.model import MODEL_PATH
-from pipelines.linking import REVIEW, link_records
+from pipelines.linking import link_records
+from pipelines.membership import attach_members
 from pipelines.settings import LinkThresholds
 from warehouse.schema import link_candidate, link_decision, record_link
 
@@ -171,5 +172,21 @@ def forget_subject(conn: sa.Connection, feed_name: str, subject: str) -> int:
     return conn.execute(record_link.delete().where(record_link.c.feed == feed_name, record_link.c.subject == subject)).rowcount
 
 
-def review_counts(links: pd.DataFrame) -> int:
-    return int((links["method"] == REVIEW).sum()) if not links.empty else 0
+def linked_members(
+    engine: sa.Engine,
+    feed_name: str,
+    rows: pd.DataFrame,
+    register: pd.DataFrame,
+    thresholds: LinkThresholds,
+    reference: date,
+) -> pd.DataFrame:
+    """The rows linked to a member of ``register`` whose active interval holds the row's
+    date, with the member's names and division: what a report or the traffic light may count."""
+    if rows.empty:
+        return attach_members(rows.assign(iom_id=None), register, FEEDS[feed_name].reportable_on)
+    links = links_for(engine, feed_name, rows, register, thresholds, reference).dropna(subset=["iom_id"])
+    # The linked member replaces whatever iom_id the feed itself carried.
+    linked = rows.drop(columns=[c for c in ("iom_id",) if c in rows]).merge(
+        links[["file_id", "row_no", "iom_id"]], on=["file_id", "row_no"]
+    )
+    return attach_members(linked, register, FEEDS[feed_name].reportable_on)

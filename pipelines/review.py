@@ -49,7 +49,7 @@ def _check(d: Decision, where: str) -> Decision:
     if not subject:
         raise DecisionError(f"{where}: subject is blank")
     if not _IOM_ID.match(iom_id):
-        raise DecisionError(f"{where}: iom_id {iom_id!r} is not an IOM id (ABC-123456)")
+        raise DecisionError(f"{where}: the iom_id is not an IOM id (three letters, a hyphen, six digits)")
     if decision not in DECISIONS:
         raise DecisionError(f"{where}: decision {decision!r} must be accept or reject")
     return Decision(feed, subject, iom_id, decision, (d.note or "").strip() or None)
@@ -74,7 +74,8 @@ def record_decisions(engine: sa.Engine, decisions: list[Decision], decided_by: s
                 sa.select(sa.func.count()).where(link_decision.c.feed == d.feed, link_decision.c.subject == d.subject)
             ).scalar()
             if not known and not decided_before:
-                raise DecisionError(f"{source} decision {i}: no {d.feed} record has subject {d.subject!r}")
+                # The subject is not repeated: for a release it is a prison number.
+                raise DecisionError(f"{source} decision {i}: no {d.feed} record has that subject (see the review page)")
             conn.execute(
                 link_decision.insert().values(
                     feed=d.feed, subject=d.subject, iom_id=d.iom_id, decision=d.decision,

@@ -16,9 +16,9 @@ from fractions import Fraction
 import pandas as pd
 import sqlalchemy as sa
 
-from pipelines.link_store import links_for
-from pipelines.membership import active_members, attach_members
-from pipelines.settings import ConfigError, HubConfig, Kpi, LinkThresholds
+from pipelines.link_store import linked_members
+from pipelines.membership import active_members
+from pipelines.settings import ConfigError, HubConfig, Kpi
 from pipelines.store import earliest_file_date, events_as_of, register_in_force, rows_of_files, snapshot_files
 from warehouse.schema import traffic_light
 
@@ -70,22 +70,6 @@ class PeriodData:
     appointments: pd.DataFrame
     arrests: pd.DataFrame
     releases: pd.DataFrame
-
-
-def _counted(
-    engine: sa.Engine, feed_name: str, records: pd.DataFrame, register: pd.DataFrame, date_column: str, report_date: date,
-    thresholds: LinkThresholds,
-) -> pd.DataFrame:  # fmt: skip
-    """Records that belong to a member of the register whose active interval holds their
-    date, by the links stored for that register (the same ones the review list shows)."""
-    if records.empty:
-        return records.assign(iom_id=None, managing_division=None)
-    links = links_for(engine, feed_name, records, register, thresholds, report_date).dropna(subset=["iom_id"])
-    # The linked member replaces whatever iom_id the feed itself carried.
-    linked = records.drop(columns=[c for c in ("iom_id",) if c in records]).merge(
-        links[["file_id", "row_no", "iom_id"]], on=["file_id", "row_no"]
-    )
-    return attach_members(linked, register, date_column)
 
 
 def _releases(engine: sa.Engine, period: Period, report_date: date) -> pd.DataFrame:
@@ -176,6 +160,11 @@ def compute(engine: sa.Engine, report_date: date, config: HubConfig) -> pd.DataF
     if first is None:
         return pd.DataFrame(columns=[c.name for c in traffic_light.columns])
     divisions = [*config.divisions, ALL]
+
+    def counted(feed_name: str, records: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
+        """Events of members of the register at E inside their active interval, by the stored links."""
+        return linked_members(engine, feed_name, records, register, config.linking, report_date)
+
     rows = []
     for period in periods(first, report_date):
         _, register = register_in_force(engine, period.end)
@@ -185,22 +174,14 @@ def compute(engine: sa.Engine, report_date: date, config: HubConfig) -> pd.DataF
             events = {
                 name: events_as_of(engine, name, report_date, period.start, period.end) for name in ("attendance", "arrests")
             }
-            attendance = _counted(engine, "attendance", events["attendance"], register, "local_date", report_date, config.linking)
+            attendance = counted("attendance", events["attendance"], register)
             data = PeriodData(
                 period,
                 register,
                 active,
                 attendance[attendance["record_type"] == "APPOINTMENT"] if not attendance.empty else attendance,
-                _counted(engine, "arrests", events["arrests"], register, "local_date", report_date, config.linking),
-                _counted(
-                    engine,
-                    "prison_releases",
-                    _releases(engine, period, report_date),
-                    register,
-                    "release_date",
-                    report_date,
-                    config.linking,
-                ),  # fmt: skip
+                counted("arrests", events["arrests"], register),
+                counted("prison_releases", _releases(engine, period, report_date), register),
             )
         for kpi in config.kpis:
             if data is not None:

@@ -108,9 +108,11 @@ def test_decisions_load_from_the_filled_in_csv(loop, tmp_path, capsys):
 
 def test_bad_decisions_are_refused_plainly_and_record_nothing(loop, tmp_path, capsys):
     assert main(["review", "accept", "arrests", "K404", "LDS-000001", "--by", "x"]) == 2
-    assert "no arrests record has subject 'K404'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no arrests record has that subject" in err and "K404" not in err
     assert main(["review", "accept", "arrests", "K1", "not-an-id", "--by", "x"]) == 2
-    assert "is not an IOM id" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "is not an IOM id" in err and "not-an-id" not in err
     bad = tmp_path / "bad.csv"
     bad.write_text("feed,subject,iom_id,decision\narrests,K1,LDS-000001,accept\narrests,K2,LDS-000002,maybe\n", encoding="utf-8")
     with pytest.raises(DecisionError, match="bad.csv line 3: decision 'maybe' must be accept or reject"):

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.daily import report_window_records
-from pipelines.feeds import FEEDS, LINKED_FEEDS, FeedKind
+from pipelines.daily import report_window_records, reportable_records
+from pipelines.feeds import FEEDS, LINKED_FEEDS
 from pipelines.link_store import links_for
 from pipelines.linkage.workbench import generate_and_load
 from pipelines.linking import LINKED_METHODS, REVIEW
@@ -89,26 +89,21 @@ _JUDGED_COLUMNS = (
 )  # fmt: skip
 
 
-def _event_column(feed_name: str) -> str:
-    """The column whose date decides reportability (a release's date; an event's local date)."""
-    return "release_date" if FEEDS[feed_name].kind is FeedKind.SNAPSHOT else "local_date"
-
-
 def _judged(engine, feed_name: str, report_date: date, thresholds: LinkThresholds) -> pd.DataFrame:
+    """The window's records as the run for D judged them, and whether each would be reported."""
     records = report_window_records(engine, feed_name, report_date)
     _, register = register_in_force(engine, report_date)
     if records.empty or register.empty:
         return pd.DataFrame()
     links = links_for(engine, feed_name, records, register, thresholds, report_date)
     judged = records.drop(columns=[c for c in ("iom_id",) if c in records]).merge(links, on=["file_id", "row_no"])
-    event = _event_column(feed_name)
-    reportable = attach_members(judged.dropna(subset=["iom_id"]), register, event)[["file_id", "row_no"]]
-    judged = judged.merge(reportable.assign(reportable=True), on=["file_id", "row_no"], how="left")
+    reported = reportable_records(engine, feed_name, report_date, thresholds)[["file_id", "row_no"]]
+    judged = judged.merge(reported.assign(reportable=True), on=["file_id", "row_no"], how="left")
     judged["reportable"] = judged["reportable"].eq(True)
     if "file_name" not in judged:  # snapshot rows come without their file's name
         names = ledger(engine, feed_name).set_index("id")["name"]
         judged["file_name"] = judged["file_id"].map(names)
-    return judged.assign(report_date=report_date, feed=feed_name)
+    return judged
 
 
 def measure_bench(engine, truth_path: Path, first: date, last: date, thresholds: LinkThresholds) -> Measurement:
@@ -124,7 +119,7 @@ def measure_bench(engine, truth_path: Path, first: date, last: date, thresholds:
             _, register = register_in_force(engine, day)
             true = judged.merge(truth_records, on=["file_name", "location"], how="left")
             true["true_iom"] = true["person_id"].map(persons)
-            event = _event_column(feed_name)
+            event = FEEDS[feed_name].reportable_on
             probe = true.dropna(subset=["true_iom"]).drop(columns=["iom_id"]).rename(columns={"true_iom": "iom_id"})
             ok = attach_members(probe, register, event)[["file_id", "row_no"]].assign(true_reportable=True)
             true = true.merge(ok, on=["file_id", "row_no"], how="left")

@@ -13,8 +13,8 @@ from datetime import date, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from pipelines.daily import linked_report_records
-from pipelines.membership import active_members, attach_members
+from pipelines.daily import reportable_records
+from pipelines.membership import active_members
 from pipelines.reports.feed_status import feed_status
 from pipelines.settings import HubConfig
 from pipelines.store import register_in_force
@@ -80,13 +80,10 @@ def _shape(name: str, frame: pd.DataFrame) -> pd.DataFrame:
 def build_reports(engine: sa.Engine, report_date: date, config: HubConfig) -> list[DailyReport]:
     register_date, register = register_in_force(engine, report_date)
 
-    def linked(feed_name: str, event_date: str) -> pd.DataFrame:
-        return attach_members(linked_report_records(engine, feed_name, report_date, config.linking), register, event_date)
-
-    arrests = linked("arrests", "local_date")
-    court = linked("court_results", "local_date")
-    attendance = linked("attendance", "local_date")
-    releases = linked("prison_releases", "release_date")
+    arrests, court, attendance, releases = (
+        reportable_records(engine, f, report_date, config.linking)
+        for f in ("arrests", "court_results", "attendance", "prison_releases")
+    )
 
     active = active_members(register, report_date)
     horizon = pd.Timestamp(report_date + timedelta(days=REVIEW_HORIZON_DAYS))
