@@ -1,14 +1,18 @@
-"""`iom-hub`: run the pipeline for a date, make a demo, generate synthetic inboxes, open the UI."""
+"""`iom-hub`: run the pipeline for a date or a range of dates, catch up, make a demo, generate synthetic inboxes, open the UI."""
 
 from __future__ import annotations
 
 import argparse
+import csv
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
-from datetime import date
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 from pipelines.settings import DATA_DIR, DEFAULT_DAGSTER_HOME, PROJECT_ROOT, apply_environment_defaults, today_in_london
@@ -31,8 +35,66 @@ def _demo_environment() -> None:
     os.environ["IOM_REVIEW_DIR"] = str(DEMO_DIR / "review")
 
 
-def run_pipeline(report_date: date, log_level: str = "INFO") -> bool:
-    """Run the daily job for one report date through Dagster, recorded in DAGSTER_HOME."""
+# Exit statuses (README, "Exit statuses").
+EXIT_OK = 0  # the run succeeded and every feed of every report it wrote is OK
+EXIT_FAILED = 1  # a step or a blocking check failed: named on the terminal
+EXIT_SETTINGS = 2  # bad settings or arguments: nothing was run
+EXIT_FEED_WARNINGS = 3  # the run succeeded, but its reports carry feed warnings (a feed not OK)
+
+# Dagster's tags for a run over a range of partitions (BackfillPolicy.single_run()).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+REPORTS_ASSET = "division_reports"
+
+
+@dataclass(frozen=True)
+class FeedWarning:
+    report_date: date
+    feed: str
+    status: str
+    detail: str
+
+
+@dataclass
+class RunOutcome:
+    """What a run did, read from its own events: never from what happens to be on disk."""
+
+    run_id: str
+    first: date
+    last: date
+    success: bool
+    failures: list[str] = field(default_factory=list)
+    folders: list[Path] = field(default_factory=list)  # report folders this run wrote
+    feeds_judged: int = 0  # feeds.csv rows read (feeds x report dates)
+    feed_warnings: list[FeedWarning] = field(default_factory=list)
+    check_warnings: list[str] = field(default_factory=list)  # failed WARN checks
+    review_pages: list[Path] = field(default_factory=list)
+
+    @property
+    def exit_status(self) -> int:
+        if not self.success or self.failures:
+            return EXIT_FAILED
+        if self.feed_warnings or self.check_warnings:
+            return EXIT_FEED_WARNINGS
+        return EXIT_OK
+
+    @property
+    def dates(self) -> str:
+        return f"report date {self.first}" if self.first == self.last else f"report dates {self.first} to {self.last}"
+
+    @property
+    def every_feed_missing(self) -> bool:
+        return (
+            self.feeds_judged > 0
+            and len(self.feed_warnings) == self.feeds_judged
+            and all(w.status == "MISSING" for w in self.feed_warnings)
+        )
+
+
+def run_pipeline(first: date, last: date | None = None, log_level: str = "INFO") -> RunOutcome:
+    """Run the daily job for one report date, or a range of them as one run, through
+    Dagster, recorded in DAGSTER_HOME; what it did is read from the run's events."""
+    last = last or first
     apply_environment_defaults()
     _ensure_dagster_home()
     import dagster as dg
@@ -40,57 +102,164 @@ def run_pipeline(report_date: date, log_level: str = "INFO") -> bool:
     from pipelines.definitions import DAILY_JOB, defs
 
     job = defs.resolve_job_def(DAILY_JOB)
+    if first == last:
+        which: dict = {"partition_key": first.isoformat()}
+    else:  # one run for the whole range: the partitioned steps loop over the dates
+        which = {"tags": {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}}
+    started = time.time()
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
-            partition_key=report_date.isoformat(),
             instance=instance,
             raise_on_error=False,
             # Step-by-step debug events stay in the run's history (the UI); the terminal gets INFO.
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            **which,
         )
-    failed = [e for e in result.all_events if e.is_step_failure]
-    checks = [
-        e.event_specific_data  # an AssetCheckEvaluation
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-    ]
-    failed_checks = [c for c in checks if not c.passed]
-    print(f"run {result.run_id} for report date {report_date}: {'succeeded' if result.success else 'FAILED'}")
-    for event in failed:
-        error = event.event_specific_data.error  # type: ignore[union-attr]
-        while error.cause is not None:  # the root cause says what is wrong; the wrappers don't
-            error = error.cause
-        print(f"  step {event.step_key} failed: {error.message.strip().splitlines()[-1]}")
-    for check in failed_checks:
-        print(f"  check {check.asset_key.to_user_string()}:{check.check_name} failed")
-    return result.success and not failed_checks
+    outcome = RunOutcome(result.run_id, first, last, result.success)
+    for event in result.all_events:
+        if event.is_step_failure:
+            outcome.failures.append(f"step {event.step_key} failed: {_failure_message(event.event_specific_data)}")
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            check = event.event_specific_data  # an AssetCheckEvaluation
+            if check.passed:
+                continue
+            name = f"check {check.asset_key.to_user_string()}:{check.check_name}"
+            if check.severity == dg.AssetCheckSeverity.WARN:
+                outcome.check_warnings.append(f"{name} warned" + (f": {check.description}" if check.description else ""))
+            else:
+                outcome.failures.append(f"{name} failed")
+        elif event.event_type_value == "ASSET_MATERIALIZATION":
+            materialization = event.event_specific_data.materialization
+            if materialization.asset_key == dg.AssetKey(REPORTS_ASSET):
+                for folder in _report_folders(materialization.metadata):
+                    if folder not in outcome.folders:
+                        outcome.folders.append(folder)
+    _read_feed_warnings(outcome)
+    review_dir = Path(os.environ["IOM_REVIEW_DIR"])
+    for report_date in _dates(first, last):
+        page = review_dir / report_date.isoformat() / "review.html"
+        if page.is_file() and page.stat().st_mtime >= started:  # written by this run
+            outcome.review_pages.append(page)
+    return outcome
 
 
-def _reports_summary(report_date: date) -> None:
-    folder = Path(os.environ["IOM_REPORTS_DIR"]) / report_date.isoformat()
-    if not folder.is_dir():
-        return
-    print(f"reports: {folder}")
-    for division in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        print(f"  {division / 'report.html'}")
-    review = Path(os.environ["IOM_REVIEW_DIR"]) / report_date.isoformat() / "review.html"
-    if review.exists():
-        print(f"linking review (hub only, never delivered): {review}")
+def _failure_message(data) -> str:  # type: ignore[no-untyped-def]
+    """A failed step's reason in one line: a dg.Failure's description, else the root cause."""
+    if data.user_failure_data is not None and data.user_failure_data.description:
+        return data.user_failure_data.description.strip().splitlines()[0]
+    error = data.error
+    while error.cause is not None:  # the root cause says what is wrong; the wrappers don't
+        error = error.cause
+    lines = error.message.strip().splitlines()
+    if not lines:
+        return error.cls_name or "unknown error"
+    # The project's own errors are written to be read as they are: without "module.Class: ".
+    return re.sub(r"^(pipelines|warehouse)\.[\w.]+: ", "", lines[-1])
 
 
-def preflight(report_date: date) -> list[str]:
-    """Problems that would fail every step: better said once, plainly, before a run."""
+def _report_folders(metadata: dict) -> list[Path]:
+    """The folders a division_reports materialisation wrote: `report_folders` (one path a
+    line); from older code, its `<division>_folder` paths; else none."""
+    import dagster as dg
+
+    value = metadata.get("report_folders")
+    if isinstance(value, dg.TextMetadataValue):
+        return [Path(line.strip()) for line in (value.text or "").splitlines() if line.strip()]
+    return [Path(v.path) for k, v in metadata.items() if k.endswith("_folder") and isinstance(v, dg.PathMetadataValue)]
+
+
+def _read_feed_warnings(outcome: RunOutcome) -> None:
+    """Each report date's feeds.csv (the same in every division's folder), from the folders
+    this run wrote: every feed whose status is not OK."""
+    by_date: dict[str, list[Path]] = {}
+    for folder in outcome.folders:
+        by_date.setdefault(folder.parent.name, []).append(folder)
+    for day, folders in sorted(by_date.items()):
+        try:
+            report_date = date.fromisoformat(day)
+        except ValueError:
+            continue
+        for folder in sorted(folders):
+            try:
+                with (folder / "feeds.csv").open(encoding="utf-8", newline="") as fh:
+                    rows = list(csv.DictReader(fh))
+            except OSError:
+                continue
+            outcome.feeds_judged += len(rows)
+            outcome.feed_warnings += [
+                FeedWarning(report_date, row.get("feed", "?"), row.get("status", "?"), (row.get("detail") or "").strip())
+                for row in rows
+                if row.get("status") != "OK"
+            ]
+            break
+
+
+def _dates(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def print_outcome(outcome: RunOutcome) -> int:
+    """The run's outcome on the terminal; returns the exit status."""
+    status = outcome.exit_status
+    if status == EXIT_FAILED:
+        summary = "FAILED"
+    elif outcome.every_feed_missing:
+        summary = "finished with feed warnings: every feed is MISSING, so the reports have nothing in them (is IOM_INBOX right?)"
+    elif status == EXIT_FEED_WARNINGS:
+        count, unit = len(outcome.feed_warnings), "feeds" if outcome.first == outcome.last else "feed-days"
+        summary = (
+            f"finished with feed warnings ({count} of {outcome.feeds_judged} {unit} not OK)"
+            if count
+            else "finished with warnings"
+        )
+    else:
+        summary = "succeeded"
+    print(f"run {outcome.run_id} for {outcome.dates}: {summary}")
+    for failure in outcome.failures:
+        print(f"  {failure}")
+    one_date = outcome.first == outcome.last
+    for w in outcome.feed_warnings:
+        when = "" if one_date else f"{w.report_date} "
+        print(f"warning: {when}{w.feed} {w.status}" + (f" — {w.detail}" if w.detail else ""))
+    if not outcome.feed_warnings:
+        for warning in outcome.check_warnings:
+            print(f"warning: {warning}")
+    if outcome.folders:
+        by_date: dict[Path, list[Path]] = {}
+        for folder in outcome.folders:
+            by_date.setdefault(folder.parent, []).append(folder)
+        for parent, folders in sorted(by_date.items()):
+            print(f"reports: {parent}")
+            for folder in sorted(folders):
+                print(f"  {folder / 'report.html'}")
+    elif status == EXIT_FAILED:
+        print("no reports were written by this run")
+    for page in outcome.review_pages:
+        print(f"linking review (hub only, never delivered): {page}")
+    return status
+
+
+def _first_report_date() -> date:
+    return date.fromisoformat(os.environ["IOM_FIRST_REPORT_DATE"])
+
+
+def settings_problems() -> list[str]:
+    """Problems with the settings that would fail every step: better said once, plainly,
+    each in one line naming the setting, before a run."""
     apply_environment_defaults()
     from pipelines.settings import ConfigError, load_hub_config
     from pipelines.sources.open import InboxConfigError, open_inbox
+    from warehouse.connect import WarehouseError
+    from warehouse.db import open_warehouse
 
     problems = []
-    first = date.fromisoformat(os.environ["IOM_FIRST_REPORT_DATE"])
-    latest = today_in_london()
-    if not first <= report_date <= latest:
-        problems.append(
-            f"report date {report_date} is outside {first} (IOM_FIRST_REPORT_DATE) to {latest} (today, Europe/London)"
-        )
+    try:
+        _first_report_date()
+    except ValueError:
+        problems.append(f"IOM_FIRST_REPORT_DATE: {os.environ['IOM_FIRST_REPORT_DATE']!r} is not a date (YYYY-MM-DD)")
+    settle = os.environ["IOM_SETTLE_SECONDS"]
+    if not settle.strip().isdigit():
+        problems.append(f"IOM_SETTLE_SECONDS: {settle!r} is not a whole number of seconds")
     try:
         open_inbox(os.environ["IOM_INBOX"])
     except InboxConfigError as exc:
@@ -99,18 +268,103 @@ def preflight(report_date: date) -> list[str]:
         load_hub_config(os.environ["IOM_CONFIG"])
     except ConfigError as exc:
         problems.append(str(exc))
+    try:  # last: a database server that is down is retried for a while (IOM_DB_RETRIES)
+        open_warehouse(os.environ["IOM_WAREHOUSE_URL"], owned_folder=DATA_DIR).dispose()
+    except WarehouseError as exc:
+        problems.append(str(exc))
     return problems
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    problems = preflight(args.date)
+def date_problems(first: date, last: date) -> list[str]:
+    """Report dates must be partitions: IOM_FIRST_REPORT_DATE to today (Europe/London)."""
+    try:
+        earliest = _first_report_date()
+    except ValueError:
+        return []  # said by settings_problems
+    latest = today_in_london()
+    return [
+        f"report date {d} is outside {earliest} (IOM_FIRST_REPORT_DATE) to {latest} (today, Europe/London)"
+        for d in dict.fromkeys((first, last))
+        if not earliest <= d <= latest
+    ]
+
+
+def preflight(first: date, last: date | None = None) -> list[str]:
+    """Everything that would fail a run for these report dates, each in one line."""
+    apply_environment_defaults()
+    return date_problems(first, last or first) + settings_problems()
+
+
+def _refuse(problems: list[str]) -> int:
+    for problem in problems:
+        print(f"iom-hub: {problem}", file=sys.stderr)
+    return EXIT_SETTINGS
+
+
+def run_dates(first: date, last: date, verbose: bool = False, *, settings_checked: bool = False) -> int:
+    """`run`, `backfill` and `catch-up`: the preflight, one run, its outcome and exit status."""
+    problems = date_problems(first, last) if settings_checked else preflight(first, last)
     if problems:
-        for problem in problems:
-            print(f"iom-hub: {problem}", file=sys.stderr)
-        return 2
-    ok = run_pipeline(args.date, "DEBUG" if args.verbose else "INFO")
-    _reports_summary(args.date)
-    return 0 if ok else 1
+        return _refuse(problems)
+    return print_outcome(run_pipeline(first, last, "DEBUG" if verbose else "INFO"))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return run_dates(args.date, args.date, args.verbose)
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    if args.from_date > args.to_date:
+        return _refuse([f"--from {args.from_date} is after --to {args.to_date}"])
+    return run_dates(args.from_date, args.to_date, args.verbose)
+
+
+def newest_report_date() -> date | None:
+    """The newest report date whose division reports are materialised in DAGSTER_HOME."""
+    _ensure_dagster_home()
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        keys = instance.get_materialized_partitions(dg.AssetKey(REPORTS_ASSET))
+    dates = []
+    for key in keys:
+        try:
+            dates.append(date.fromisoformat(key))
+        except ValueError:
+            continue
+    return max(dates, default=None)
+
+
+def catch_up_dates(newest: date | None, today: date, earliest: date, days: int) -> tuple[date, date] | None:
+    """The report dates a catch-up runs: from the day after the newest report made (or,
+    when none ever was, the last `days` report dates) to today; None when up to date."""
+    if newest is not None and newest >= today:
+        return None
+    first = newest + timedelta(days=1) if newest is not None else today - timedelta(days=days - 1)
+    return max(first, earliest), today
+
+
+def cmd_catch_up(args: argparse.Namespace) -> int:
+    """After an outage, one action: every report date after the newest one made, up to today."""
+    if args.days < 1:
+        return _refuse([f"--days {args.days}: give 1 or more"])
+    problems = settings_problems()
+    if problems:
+        return _refuse(problems)
+    today, newest = today_in_london(), newest_report_date()
+    home = os.environ["DAGSTER_HOME"]
+    dates = catch_up_dates(newest, today, _first_report_date(), args.days)
+    if dates is None:
+        print(f"nothing to catch up: the reports are up to date (newest report date made: {newest}; DAGSTER_HOME={home})")
+        return EXIT_OK
+    first, last = dates
+    count = (last - first).days + 1
+    if newest is None:
+        print(f"no report has been made yet (DAGSTER_HOME={home}): catching up the last {count} report date(s), "
+              f"{first} to {last}; for earlier dates use iom-hub backfill --from D1 --to D2", flush=True)  # fmt: skip
+    else:
+        print(f"newest report date made: {newest}; catching up {first} to {last} ({count} report date(s)) in one run", flush=True)
+    return run_dates(first, last, args.verbose, settings_checked=True)
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
@@ -138,11 +392,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     report_date = args.date or today_in_london()
     summary = generate(DEMO_DIR, end_date=report_date, days=args.days, seed=args.seed)
     print(f"synthetic inbox for {summary.first_date} to {summary.end_date}: {summary.inbox} ({summary.files} files)")
-    ok = run_pipeline(report_date)
-    _reports_summary(report_date)
+    status = print_outcome(run_pipeline(report_date))
     print(f"warehouse: {os.environ['IOM_WAREHOUSE_URL']}")
     print("explore the run in the Dagster UI: iom-hub ui --demo")
-    return 0 if ok else 1
+    # The generated inbox holds late and faulty files on purpose: the warnings above are
+    # the demo working, so they do not make the demo command fail.
+    return EXIT_OK if status == EXIT_FEED_WARNINGS else status
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -179,21 +434,18 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
-    apply_environment_defaults()
-    from warehouse.db import make_engine, upgrade
-
-    engine = make_engine(os.environ["IOM_WAREHOUSE_URL"])
-    upgrade(engine)
+    engine = _warehouse()
     print(f"warehouse schema is up to date ({engine.url.render_as_string(hide_password=True)})")
-    return 0
+    return EXIT_OK
 
 
 def _warehouse():
+    """The warehouse, checked and migrated; a problem is a WarehouseError (main: exit 2)."""
     apply_environment_defaults()
-    from warehouse.db import make_engine, upgrade
+    from warehouse.db import open_warehouse, upgrade_or_explain
 
-    engine = make_engine(os.environ["IOM_WAREHOUSE_URL"])
-    upgrade(engine)
+    engine = open_warehouse(os.environ["IOM_WAREHOUSE_URL"], owned_folder=DATA_DIR)
+    upgrade_or_explain(engine)
     return engine
 
 
@@ -306,6 +558,21 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--verbose", action="store_true", help="show every Dagster event, not just INFO")
     run.set_defaults(fn=cmd_run)
 
+    backfill = sub.add_parser("backfill", help="run the whole pipeline for a range of report dates, as one Dagster run")
+    backfill.add_argument("--from", dest="from_date", type=_date, required=True, help="first report date (YYYY-MM-DD)")
+    backfill.add_argument("--to", dest="to_date", type=_date, required=True, help="last report date (YYYY-MM-DD)")
+    backfill.add_argument("--verbose", action="store_true", help="show every Dagster event, not just INFO")
+    backfill.set_defaults(fn=cmd_backfill)
+
+    catch_up = sub.add_parser(
+        "catch-up", help="after an outage: every report date after the newest one made, up to today, as one Dagster run"
+    )
+    catch_up.add_argument(
+        "--days", type=int, default=7, help="when no report was ever made: catch up this many report dates, to today (default 7)"
+    )
+    catch_up.add_argument("--verbose", action="store_true", help="show every Dagster event, not just INFO")
+    catch_up.set_defaults(fn=cmd_catch_up)
+
     demo = sub.add_parser("demo", help="make a realistic synthetic inbox under data/demo and run the latest day")
     demo.add_argument("--date", type=_date, help="report date (default: today, Europe/London)")
     demo.add_argument("--days", type=int, default=60)
@@ -372,7 +639,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "end_date", "unset") is None:
         args.end_date = today_in_london()
-    return int(args.fn(args))
+    from warehouse.connect import WarehouseError
+
+    try:
+        return int(args.fn(args))
+    except WarehouseError as exc:  # IOM_WAREHOUSE_URL or IOM_DB_*: said in one line
+        return _refuse([str(exc)])
 
 
 if __name__ == "__main__":

@@ -1,12 +1,27 @@
-"""The Dagster code location: `dagster dev` (workspace.yaml) and `iom-hub run` load this."""
+"""The Dagster code location: `dagster dev` (workspace.yaml) and `iom-hub run` load this.
+
+The graph (docs/design.md, "How the partitions map to the data"):
+
+    inbox --sync--> ledger/<feed>, <feed row table>        not partitioned
+                      --> record_link/<feed>               per report date
+                      --> division_reports --> delivered_reports   per report date
+                      --> traffic_light                    not partitioned (months)
+                      --> review_list                      per report date
+"""
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
-from pipelines.assets.ingest import INGEST_ASSETS
-from pipelines.assets.linking import LINKED_ASSETS, link_review_page
-from pipelines.assets.outputs import division_reports, report_delivery, traffic_light
+from pipelines.alert_sensors import alert_sensors
+from pipelines.assets.ingest import GROUP as SYNC_GROUP
+from pipelines.assets.ingest import SYNC_ASSETS
+from pipelines.assets.linking import LINK_ASSETS, review_list
+from pipelines.assets.outputs import delivered_reports, division_reports, traffic_light
+from pipelines.checks.ingest import SYNC_CHECKS
+from pipelines.checks.outputs import OUTPUT_CHECKS
 from pipelines.resources import (
     HubResource,
     InboxResource,
@@ -14,12 +29,14 @@ from pipelines.resources import (
     OutboxResource,
     WarehouseResource,
 )
+from pipelines.schedules import feed_arrivals, morning_report
 from pipelines.sensors import inbox_sensors
-from pipelines.settings import OPTIONAL, apply_environment_defaults
+from pipelines.settings import OPTIONAL, apply_environment_defaults, load_hub_config
 
 apply_environment_defaults()
 
 DAILY_JOB = "daily_pipeline"
+SYNC_JOB = "inbox_sync"
 
 
 def optional_env(name: str) -> dg.EnvVar:
@@ -31,7 +48,14 @@ def optional_env(name: str) -> dg.EnvVar:
 daily_pipeline = dg.define_asset_job(
     DAILY_JOB,
     selection=dg.AssetSelection.all(),
-    description="Everything for one report date: ingest, validate, link, load, reports, traffic light.",
+    description="Everything for one report date (or a range, as one run): sync the inbox, check, link, the division "
+    "reports and their delivery, the traffic light, the review list.",
+)
+inbox_sync = dg.define_asset_job(
+    SYNC_JOB,
+    selection=dg.AssetSelection.groups(SYNC_GROUP),
+    description="Sync the inbox into the ledger and the feeds' row tables, and check each feed arrived on time "
+    "(for today's report unless the run is tagged iom/report_date).",
 )
 
 # SFTP credentials, shared by the inbox and the outbox.
@@ -42,10 +66,20 @@ sftp_auth = {
     "sftp_known_hosts": optional_env("IOM_SFTP_KNOWN_HOSTS"),
 }
 
+# The schedule's times are read when the code location loads: a config change shows once
+# the location is reloaded (in the UI: Deployment, Reload).
+_config = load_hub_config(os.environ["IOM_CONFIG"])
+
 defs = dg.Definitions(
-    assets=[*INGEST_ASSETS, *LINKED_ASSETS, division_reports, report_delivery, traffic_light, link_review_page],
-    jobs=[daily_pipeline],
-    sensors=inbox_sensors(DAILY_JOB),
+    # Steps run in the run's own process: on a small machine starting a process and
+    # importing the pipeline for each of some thirty steps costs far more than the steps.
+    # A deployment with workers chooses its executor by configuration (issue 12).
+    executor=dg.in_process_executor,
+    assets=[*SYNC_ASSETS, *LINK_ASSETS, division_reports, delivered_reports, traffic_light, review_list],
+    asset_checks=[*SYNC_CHECKS, *OUTPUT_CHECKS],
+    jobs=[daily_pipeline, inbox_sync],
+    schedules=[morning_report(DAILY_JOB, _config.report_at), feed_arrivals(SYNC_JOB, _config)],
+    sensors=[*inbox_sensors(DAILY_JOB), *alert_sensors([DAILY_JOB, SYNC_JOB])],
     resources={
         "warehouse": WarehouseResource(url=dg.EnvVar("IOM_WAREHOUSE_URL")),
         "inbox": InboxResource(

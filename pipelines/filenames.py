@@ -37,10 +37,12 @@ def parse_name(feed: Feed, name: str) -> FileName:
         return FileName(name, None, "", "", "", f"name does not follow the {feed.name} pattern {feed.file_pattern.pattern}")
     groups = m.groupdict()
     time_text = groups.get("time") or ""
+    partner = (groups.get("partner") or "").upper()  # court codes compare upper-cased, as configured
     try:
         file_date = datetime.strptime(groups["date"], "%Y%m%d").date()
         if time_text:
             datetime.strptime(time_text, "%H%M%S")
     except ValueError:
-        return FileName(name, None, time_text, "", "", "name carries an impossible date or time")
-    return FileName(name, file_date, time_text, (groups.get("ext") or "").lower(), groups.get("partner") or "", None)
+        # Still its provider's file (providers.csv counts it), though it has no date.
+        return FileName(name, None, time_text, "", partner, "name carries an impossible date or time")
+    return FileName(name, file_date, time_text, (groups.get("ext") or "").lower(), partner, None)

@@ -37,7 +37,6 @@ class IngestOutcome:
     files_listed: int = 0
     files_in_progress: int = 0
     files_not_ready: int = 0
-    files_after_report_date: int = 0
     files_unchanged: int = 0
     files_loaded: int = 0
     files_corrected: int = 0
@@ -91,8 +90,11 @@ def ingest_feed(
     settle_seconds: float,
     divisions: frozenset[str] | None = None,
 ) -> IngestOutcome:
-    """Load the feed's new and corrected files dated on or before the report date.
+    """Load the feed's new and corrected files that are ready, whatever their date.
 
+    The ledger mirrors the inbox; a report for D reads only files dated on or before D
+    (pipelines/store.py).  ``report_date`` is the run's, recorded as the report that first
+    saw each file (a file whose name carries no date counts in that report's feeds.csv).
     ``divisions``, the configured division codes, are checked where a feed carries one.
     """
     outcome = IngestOutcome(feed.name)
@@ -102,9 +104,6 @@ def ingest_feed(
     arrivals: list[Arrival] = []
     for f in sorted(files, key=lambda f: f.name):
         name = parse_name(feed, f.name)
-        if name.file_date is not None and name.file_date > report_date:
-            outcome.files_after_report_date += 1  # used by a later report date, not this one
-            continue
         known = current.get(f.name)
         if known is not None and known["size"] == f.size and known["mtime"] == f.mtime:
             outcome.files_unchanged += 1

@@ -10,25 +10,40 @@ import dagster as dg
 import sqlalchemy as sa
 
 from pipelines.delivery import LocalOutbox, SftpOutbox, open_outbox
-from pipelines.settings import HubConfig, load_hub_config
+from pipelines.settings import DATA_DIR, HubConfig, load_hub_config
 from pipelines.sources import Inbox, open_inbox
-from warehouse.db import make_engine, upgrade
+from warehouse.connect import WarehouseError
+from warehouse.db import open_warehouse, upgrade_or_explain
+
+# A warehouse server that cannot be reached even after the connection's own retries
+# (IOM_DB_RETRIES): Dagster tries the step again this many times, this far apart.
+WAREHOUSE_RETRIES = 3
+WAREHOUSE_RETRY_WAIT = 120
 
 
 @cache
 def _engine(url: str) -> sa.Engine:
-    engine = make_engine(url)
-    upgrade(engine)  # the schema is always at the newest migration before anything reads it
+    # The same checks as the CLI's preflight; only the project's own data folder is created.
+    engine = open_warehouse(url, owned_folder=DATA_DIR)
+    upgrade_or_explain(engine)  # the schema is always at the newest migration before anything reads it
     return engine
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The cohort warehouse (SQLAlchemy URL; SQLite by default, PostgreSQL in production)."""
+    """The cohort warehouse (SQLAlchemy URL; SQLite by default, PostgreSQL in production).
+
+    A wrong URL fails the step with the one-line message `iom-hub` gives; an unreachable
+    server is retried by Dagster (WAREHOUSE_RETRIES times, WAREHOUSE_RETRY_WAIT seconds apart)."""
 
     url: str
 
     def engine(self) -> sa.Engine:
-        return _engine(self.url)
+        try:
+            return _engine(self.url)
+        except WarehouseError as exc:
+            if exc.transient:
+                raise dg.RetryRequested(max_retries=WAREHOUSE_RETRIES, seconds_to_wait=WAREHOUSE_RETRY_WAIT) from exc
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
 
 
 class SftpAuth(dg.ConfigurableResource):

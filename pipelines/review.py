@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from pipelines.feeds import FEEDS, LINKED_FEEDS
 from pipelines.link_store import forget_subject
 from pipelines.linking import ACCEPT, REJECT, REVIEW
+from pipelines.store import in_force
 from warehouse.schema import ROW_TABLES, ingest_file, link_candidate, link_decision, record_link
 
 DECISIONS = (ACCEPT, REJECT)
@@ -120,6 +121,7 @@ def pending_pairs(engine: sa.Engine, report_date: date) -> pd.DataFrame:
     subject: feed, subject, file_id, row_no, register_id, reason, iom_id, match_weight,
     evidence, via.  One row per (subject, candidate member)."""
     reg = ingest_file.alias("reg")
+    rec, records_in_force = _records_in_force(engine, report_date)
     q = (
         sa.select(
             record_link.c.feed,
@@ -144,7 +146,8 @@ def pending_pairs(engine: sa.Engine, report_date: date) -> pd.DataFrame:
             ),
         )
         .join(reg, reg.c.id == record_link.c.register_id)
-        .where(record_link.c.method == REVIEW, reg.c.file_date <= report_date)
+        .join(rec, rec.c.id == record_link.c.file_id)
+        .where(record_link.c.method == REVIEW, in_force(engine, "cohort", report_date).clause(reg), records_in_force)
     )
     with engine.connect() as conn:
         result = conn.execute(q)
@@ -164,10 +167,20 @@ def pending_pairs(engine: sa.Engine, report_date: date) -> pd.DataFrame:
     )
 
 
+def _records_in_force(engine: sa.Engine, report_date: date) -> tuple[sa.Alias, sa.ColumnElement[bool]]:
+    """The records' files as of D: a review list for a past date is rebuilt exactly, not
+    joined by records from files that arrived for later dates."""
+    rec = ingest_file.alias("rec")
+    clause = sa.or_(*(sa.and_(record_link.c.feed == f, in_force(engine, f, report_date).clause(rec)) for f in LINKED_FEEDS))
+    return rec, clause
+
+
 def _newest_judgement(engine: sa.Engine, report_date: date) -> pd.DataFrame:
-    """(feed, subject, newest_register_id): the newest register dated on or before D that
-    judged each subject, whatever it decided."""
+    """(feed, subject, newest_register_id): the newest register in force up to D (dated on
+    or before it, or the ODBC read standing in for it) that judged each subject, whatever
+    it decided."""
     reg = ingest_file.alias("reg")
+    rec, records_in_force = _records_in_force(engine, report_date)
     ranked = (
         sa.select(
             record_link.c.feed,
@@ -181,7 +194,8 @@ def _newest_judgement(engine: sa.Engine, report_date: date) -> pd.DataFrame:
             .label("rank"),
         )  # fmt: skip
         .join(reg, reg.c.id == record_link.c.register_id)
-        .where(reg.c.file_date <= report_date)
+        .join(rec, rec.c.id == record_link.c.file_id)
+        .where(in_force(engine, "cohort", report_date).clause(reg), records_in_force)
         .subquery()
     )
     q = sa.select(ranked.c.feed, ranked.c.subject, ranked.c.register_id.label("newest_register_id")).where(ranked.c.rank == 1)

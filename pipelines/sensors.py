@@ -20,6 +20,7 @@ from pipelines.feeds import FEEDS, Feed
 from pipelines.filenames import is_in_progress, parse_name
 from pipelines.partitions import report_dates
 from pipelines.resources import InboxResource, OdbcResource
+from pipelines.schedules import REASON_TAG, REQUESTED_BY_TAG
 from pipelines.settings import today_in_london
 from pipelines.sources.base import SourceError, TransientSourceError
 
@@ -68,12 +69,20 @@ def _inbox_sensor(feed: Feed, job_name: str) -> dg.SensorDefinition:
         for name in changed:
             wanted |= affected_report_dates(parse_name(feed, name).file_date, today)
         digest = hashlib.sha256(json.dumps([[n, settled[n]] for n in changed]).encode()).hexdigest()[:16]
+        why = f"{len(changed)} new or changed {feed.name} file(s), e.g. {changed[0]}"
         requests = [
-            dg.RunRequest(run_key=f"{feed.name}:{d.isoformat()}:{digest}", partition_key=d.isoformat())
+            dg.RunRequest(
+                run_key=f"{feed.name}:{d.isoformat()}:{digest}",
+                partition_key=d.isoformat(),
+                tags={REQUESTED_BY_TAG: f"sensor {feed.name}_arrivals", REASON_TAG: why[:200]},
+            )
             for d in sorted(wanted)
             if d >= first
         ]
-        context.log.info(f"{len(changed)} new or changed {feed.name} file(s): {len(requests)} run(s) requested")
+        context.log.info(
+            f"{len(changed)} new or changed {feed.name} file(s) ({', '.join(changed[:5])}"
+            f"{', ...' if len(changed) > 5 else ''}): report run(s) requested for {', '.join(r.partition_key for r in requests)}"
+        )
         return dg.SensorResult(run_requests=requests, cursor=cursor)
 
     return _sensor

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import cache
 from pathlib import Path
@@ -62,6 +63,35 @@ class FeedTimeliness:
     stale_after_days: int | None
 
 
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_WEEKDAY_NAMES = {
+    **{d.lower(): i for i, d in enumerate(WEEKDAYS)},
+    **{d.lower(): i for i, d in enumerate(("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"))},
+}
+
+
+@dataclass(frozen=True)
+class ProviderSchedule:
+    """One expected provider of a feed whose file names carry one (an agency, a court):
+    the weekdays its files are dated (a court's sitting days, an agency's working days)."""
+
+    code: str
+    days: frozenset[int]  # 0 = Monday ... 6 = Sunday
+    name: str | None = None  # a label for people, e.g. the court's name
+
+    def delivers_for(self, day: date) -> bool:
+        return day.weekday() in self.days
+
+    @property
+    def label(self) -> str:
+        return f"{self.code} ({self.name})" if self.name else self.code
+
+    def describe_days(self) -> str:
+        if len(self.days) == 7:
+            return "daily"
+        return ", ".join(WEEKDAYS[d] for d in sorted(self.days))
+
+
 @dataclass(frozen=True)
 class Kpi:
     kpi: str
@@ -85,6 +115,10 @@ class HubConfig:
     feeds: dict[str, FeedTimeliness]
     kpis: tuple[Kpi, ...]
     linking: LinkThresholds
+    # Feeds with several providers (CONTRACT section 7, providers.csv): feed -> code -> schedule.
+    providers: dict[str, dict[str, ProviderSchedule]] = field(default_factory=dict)
+    # When the morning_report schedule runs the day's report (Europe/London).
+    report_at: time = time(7, 0)
 
 
 class ConfigError(ValueError):
@@ -97,6 +131,84 @@ def _thresholds(path: str, raw: dict) -> LinkThresholds:
     if thresholds.review_at >= thresholds.link_at:
         raise ConfigError(f"{path}: linking: review_at ({thresholds.review_at}) must be below link_at ({thresholds.link_at})")
     return thresholds
+
+
+PROVIDER_KEYS = ("days", "name")
+
+
+def _providers(path: str, raw: dict) -> dict[str, dict[str, ProviderSchedule]]:
+    """The `providers:` section: feed -> provider code -> {days, name}."""
+    from pipelines.feeds import FEEDS  # here, so settings stays importable on its own
+
+    section = raw.get("providers")
+    if section is None:
+        return {}
+    where = f"{path}: providers"
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: must map each feed to its providers")
+    out: dict[str, dict[str, ProviderSchedule]] = {}
+    for feed_name, entries in section.items():
+        feed = FEEDS.get(str(feed_name))
+        if feed is None:
+            raise ConfigError(f"{where}: {feed_name}: no such feed (feeds: {', '.join(FEEDS)})")
+        if "partner" not in feed.file_pattern.groupindex:
+            with_providers = ", ".join(n for n, f in FEEDS.items() if "partner" in f.file_pattern.groupindex)
+            raise ConfigError(
+                f"{where}: {feed_name}: this feed's file names carry no provider, so it cannot have providers"
+                f" (feeds that can: {with_providers})"
+            )
+        if not isinstance(entries, dict) or not entries:
+            raise ConfigError(f"{where}: {feed_name}: must list its providers, each with its days")
+        schedules: dict[str, ProviderSchedule] = {}
+        for code, spec in entries.items():
+            here = f"{where}: {feed_name}: {code}"
+            text = str(code).strip().upper()
+            shape = _partner_shape(feed.file_pattern)
+            if not shape.fullmatch(text):
+                raise ConfigError(f"{here}: not a provider code as this feed's file names carry one ({shape.pattern})")
+            if text in schedules:
+                raise ConfigError(f"{here}: listed twice")
+            if not isinstance(spec, dict):
+                raise ConfigError(f"{here}: must be a mapping with days (and optionally name), e.g. {{days: daily}}")
+            unknown = [str(k) for k in spec if k not in PROVIDER_KEYS]
+            if unknown:
+                raise ConfigError(f"{here}: unknown key {', '.join(unknown)} (keys: {', '.join(PROVIDER_KEYS)})")
+            if "days" not in spec:
+                raise ConfigError(f"{here}: days is required: daily, or a list such as [Mon, Tue, Wed, Thu, Fri]")
+            name = spec.get("name")
+            if name is not None and (not isinstance(name, str) or not name.strip()):
+                raise ConfigError(f"{here}: name must be text")
+            schedules[text] = ProviderSchedule(text, _days(here, spec["days"]), name.strip() if name else None)
+        out[feed.name] = schedules
+    return out
+
+
+def _partner_shape(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """What the ``partner`` group of a feed's file-name pattern accepts, upper-cased."""
+    m = re.search(r"\(\?P<partner>([^()]*)\)", pattern.pattern)
+    return re.compile(m.group(1) if m else r"[A-Z0-9_]+")
+
+
+def _days(here: str, value: object) -> frozenset[int]:
+    if isinstance(value, str) and value.strip().lower() == "daily":
+        return frozenset(range(7))
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{here}: days must be daily or a non-empty list of weekdays such as [Mon, Tue, Wed, Thu, Fri]")
+    days = set()
+    for item in value:
+        day = _WEEKDAY_NAMES.get(str(item).strip().lower()) if isinstance(item, str) else None
+        if day is None:
+            raise ConfigError(f"{here}: days: {item!r} is not a weekday (Mon, Tue, Wed, Thu, Fri, Sat, Sun)")
+        days.add(day)
+    return frozenset(days)
+
+
+def _report_at(path: str, raw: dict) -> time:
+    text = (raw.get("schedule") or {}).get("report_at", "07:00")
+    try:
+        return time.fromisoformat(str(text))
+    except ValueError:
+        raise ConfigError(f"{path}: schedule: report_at {text!r} is not a time (HH:MM, Europe/London)") from None
 
 
 @cache
@@ -116,6 +228,15 @@ def load_hub_config(path: str) -> HubConfig:
             if item["better"] not in ("higher", "lower"):
                 raise ConfigError(f"{path}: kpi {item['kpi']}: better must be higher or lower")
             kpis.append(Kpi(item["kpi"], item["better"] == "higher", float(item["green"]), float(item["amber"])))
-        return HubConfig({str(k): str(v) for k, v in raw["divisions"].items()}, feeds, tuple(kpis), _thresholds(path, raw))
+        return HubConfig(
+            {str(k): str(v) for k, v in raw["divisions"].items()},
+            feeds,
+            tuple(kpis),
+            _thresholds(path, raw),
+            _providers(path, raw),
+            _report_at(path, raw),
+        )
+    except ConfigError:
+        raise  # already says where and what
     except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
         raise ConfigError(f"hub configuration {path} is not usable: {exc}") from None

@@ -1,11 +1,15 @@
 """Reading the warehouse as of a report date: the queries every later stage shares.
 
 "As of D" means only current versions of files dated on or before D, so a report for a
-past date can be rebuilt exactly whatever has arrived since (CONTRACT section 1).
+past date can be rebuilt exactly whatever has arrived since (CONTRACT section 1).  The
+one exception is a feed read over ODBC with nothing dated on or before D: the earliest
+read after D stands in (CONTRACT section 3).  ``in_force`` is that rule, in one place;
+every "as of" query here, feeds.csv and the review page use it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
@@ -13,6 +17,57 @@ import sqlalchemy as sa
 
 from pipelines.feeds import FEEDS
 from warehouse.schema import ROW_TABLES, ingest_file
+
+ODBC_SOURCE_PREFIX = "odbc:"  # ledger.source of a read of a view (pipelines/ingest.py ingest_view)
+
+
+@dataclass(frozen=True)
+class InForce:
+    """Which of a feed's current ledger entries a report for ``as_of`` may use: those dated
+    on or before it, and ``stand_in`` (an ODBC read dated after it) when there is one."""
+
+    feed: str
+    as_of: date
+    stand_in: int | None = None  # ledger id
+    stand_in_date: date | None = None
+
+    def mask(self, files: pd.DataFrame) -> pd.Series:
+        """Ledger rows (of this feed) in force: a boolean Series aligned with ``files``."""
+        dated = files["file_date"].map(lambda d: d is not None and not pd.isna(d) and d <= self.as_of).astype(bool)
+        return dated | (files["id"] == self.stand_in) if self.stand_in is not None else dated
+
+    def clause(self, table: sa.Table | sa.sql.Alias = ingest_file) -> sa.ColumnElement[bool]:
+        """The same, as a condition on the ledger table (or an alias of it)."""
+        dated = table.c.file_date <= self.as_of
+        return sa.or_(dated, table.c.id == self.stand_in) if self.stand_in is not None else dated
+
+
+def in_force(engine: sa.Engine, feed_name: str, as_of: date, *, stand_in: bool = True) -> InForce:
+    """The rule choosing the ledger entries in force for report date ``as_of``.
+
+    Files dated on or before D, as always.  A feed with no delivery at all dated on or
+    before D (the first report after an outage of its view, or the first ever) that has
+    reads over ODBC dated after D uses the earliest of them instead (CONTRACT section 3,
+    amended); feeds.csv shows it LATE.  Inbox files never stand in: a file dated after D
+    is for a later report.  ``stand_in=False`` asks for the plain rule (the traffic light's
+    "register at E", CONTRACT section 8).
+    """
+    if not stand_in:
+        return InForce(feed_name, as_of)
+    f = ingest_file
+    current = sa.and_(f.c.feed == feed_name, f.c.is_current)
+    with engine.connect() as conn:
+        if conn.execute(sa.select(f.c.id).where(current, f.c.file_date <= as_of).limit(1)).first() is not None:
+            return InForce(feed_name, as_of)
+        later = conn.execute(
+            sa.select(f.c.id, f.c.file_date)
+            .where(current, f.c.file_date > as_of, f.c.source.startswith(ODBC_SOURCE_PREFIX, autoescape=True))
+            .order_by(f.c.file_date, f.c.id)
+            .limit(1)
+        ).first()
+    if later is None:
+        return InForce(feed_name, as_of)
+    return InForce(feed_name, as_of, int(later.id), later.file_date)
 
 
 def _frame(engine: sa.Engine, query: sa.Select) -> pd.DataFrame:
@@ -28,15 +83,16 @@ def ledger(engine: sa.Engine, feed: str | None = None) -> pd.DataFrame:
     return _frame(engine, q.order_by(ingest_file.c.feed, ingest_file.c.file_date, ingest_file.c.file_time, ingest_file.c.name))
 
 
-def snapshot_files(engine: sa.Engine, feed_name: str, as_of: date) -> pd.DataFrame:
-    """The snapshot file in force for each file date up to ``as_of`` (one per date).
+def snapshot_files(engine: sa.Engine, feed_name: str, as_of: date, *, stand_in: bool = True) -> pd.DataFrame:
+    """The snapshot file in force for each file date up to ``as_of`` (one per date), or
+    the ODBC read standing in for them (``in_force``).
 
     Where one date has files in two formats, the feed's preferred format is the one used.
     """
     feed = FEEDS[feed_name]
     files = ledger(engine, feed_name)
-    files = files[(files["status"] == "LOADED") & files["file_date"].notna()]
-    files = files[files["file_date"] <= as_of].copy()
+    files = files[in_force(engine, feed_name, as_of, stand_in=stand_in).mask(files)]
+    files = files[(files["status"] == "LOADED") & files["file_date"].notna()].copy()
     files["_rank"] = feed.format_rank(files["name"])
     files = files.sort_values(["file_date", "_rank", "file_time", "name"])
     return files.drop_duplicates("file_date", keep="first").drop(columns="_rank").reset_index(drop=True)
@@ -49,17 +105,20 @@ def rows_of_files(engine: sa.Engine, feed_name: str, file_ids: list[int]) -> pd.
     return _frame(engine, sa.select(table).where(table.c.file_id.in_(file_ids)).order_by(table.c.file_id, table.c.row_no))
 
 
-def snapshot_in_force(engine: sa.Engine, feed_name: str, as_of: date) -> tuple[date | None, str | None, pd.DataFrame]:
-    """(file date, file name, rows) of the newest snapshot dated on or before ``as_of``."""
-    files = snapshot_files(engine, feed_name, as_of)
+def snapshot_in_force(
+    engine: sa.Engine, feed_name: str, as_of: date, *, stand_in: bool = True
+) -> tuple[date | None, str | None, pd.DataFrame]:
+    """(file date, file name, rows) of the newest snapshot dated on or before ``as_of``
+    (or of the ODBC read standing in for it: its date is then after ``as_of``)."""
+    files = snapshot_files(engine, feed_name, as_of, stand_in=stand_in)
     if files.empty:
         return None, None, rows_of_files(engine, feed_name, [])
     newest = files.iloc[-1]
     return newest["file_date"], newest["name"], rows_of_files(engine, feed_name, [int(newest["id"])])
 
 
-def register_in_force(engine: sa.Engine, as_of: date) -> tuple[date | None, pd.DataFrame]:
-    snapshot_date, _, rows = snapshot_in_force(engine, "cohort", as_of)
+def register_in_force(engine: sa.Engine, as_of: date, *, stand_in: bool = True) -> tuple[date | None, pd.DataFrame]:
+    snapshot_date, _, rows = snapshot_in_force(engine, "cohort", as_of, stand_in=stand_in)
     return snapshot_date, rows
 
 
@@ -70,7 +129,7 @@ def events_as_of(
     local_date_from: date | None = None,
     local_date_to: date | None = None,
 ) -> pd.DataFrame:
-    """The winning row per key among files dated on or before ``as_of``.
+    """The winning row per key among files dated on or before ``as_of`` (``in_force``).
 
     "Later" is the file whose name sorts later by date then time, then the later row
     (CONTRACT section 1).  The date window is applied after choosing winners, so a
@@ -90,7 +149,7 @@ def events_as_of(
     ranked = (
         sa.select(t, f.c.name.label("file_name"), rank)
         .join(f, f.c.id == t.c.file_id)
-        .where(f.c.is_current, f.c.status == "LOADED", f.c.file_date <= as_of)
+        .where(f.c.is_current, f.c.status == "LOADED", in_force(engine, feed_name, as_of).clause(f))
         .subquery()
     )
     q = sa.select(*[c for c in ranked.c if c.name != "rank"]).where(ranked.c.rank == 1)

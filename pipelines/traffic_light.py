@@ -167,7 +167,9 @@ def compute(engine: sa.Engine, report_date: date, config: HubConfig) -> pd.DataF
 
     rows = []
     for period in periods(first, report_date):
-        _, register = register_in_force(engine, period.end)
+        # The register at E is dated on or before E (CONTRACT section 8): a later ODBC read
+        # stands in for a report date, never for a past month's register.
+        _, register = register_in_force(engine, period.end, stand_in=False)
         data = None
         if not register.empty:
             active = active_members(register, period.end)

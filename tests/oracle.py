@@ -9,12 +9,15 @@ error in the pipeline's parsing, linking or queries shows up as a difference.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 Row = dict[str, Any]
 
@@ -28,6 +31,13 @@ KPIS = {
 EVENT_FEEDS = ("arrests", "court_results", "attendance")
 SNAPSHOT_FEEDS = ("cohort", "prison_releases")
 FEED_ORDER = ("cohort", "arrests", "court_results", "prison_releases", "attendance")
+CONFIG = Path(__file__).resolve().parents[1] / "config" / "hub.yaml"
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# The provider (agency, court code) a file name carries (CONTRACT 3.3, 3.5).
+PROVIDER_IN_NAME = {
+    "attendance": re.compile(r"^attendance_(.+)_\d{8}\.csv$"),
+    "court_results": re.compile(r"^court_results_(.+)_\d{8}\.xml$"),
+}
 KEYS = {
     "arrests": ("custody_ref",),
     "court_results": ("court_code", "hearing_date", "urn", "defendant_index", "offence_seq"),
@@ -63,6 +73,15 @@ class Truth:
     @property
     def divisions(self) -> list[str]:
         return list(self.raw["divisions"])
+
+    def without(self, names: set[str]) -> Truth:
+        """The truth of the inbox with these files taken out (as if never delivered)."""
+        raw = {
+            **self.raw,
+            "files": [f for f in self.raw["files"] if f["name"] not in names],
+            "records": [r for r in self.raw["records"] if r["file"] not in names],
+        }
+        return Truth(raw, self.model_links)
 
     def files(self, feed: str) -> list[Row]:
         return [f for f in self.raw["files"] if f["feed"] == feed]
@@ -224,38 +243,93 @@ def expected_reports(truth: Truth, D: date) -> dict[str, dict[str, list[Row]]]:
     return out
 
 
-def expected_feeds(truth: Truth, D: date, stale_after_days: int = 7) -> list[Row]:
+@dataclass(frozen=True)
+class Provider:
+    code: str
+    days: frozenset[int]  # weekdays its files are dated, 0 = Monday
+    days_after: int  # its feed's due day
+
+
+def configured_providers(config: Path = CONFIG) -> dict[str, list[Provider]]:
+    """The providers section of the hub's configuration, read here with yaml alone."""
+    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+    out: dict[str, list[Provider]] = {}
+    for feed, entries in (raw.get("providers") or {}).items():
+        days_after = raw["feeds"].get(feed, {}).get("due", {}).get("days_after", 0)
+        out[feed] = []
+        for code, spec in entries.items():
+            days = range(7) if spec["days"] == "daily" else [WEEKDAYS.index(day) for day in spec["days"]]
+            out[feed].append(Provider(str(code), frozenset(days), days_after))
+    return out
+
+
+def provider_of(feed: str, name: str) -> str:
+    m = PROVIDER_IN_NAME[feed].match(name) if feed in PROVIDER_IN_NAME else None
+    return m.group(1).upper() if m else ""
+
+
+def _judged(files: list[Row], D: date, kind: str, undated_counted: bool, stale_after_days: int = 7) -> tuple[str, dict]:
+    """(status before PARTIAL, the row's figures) for a group of files by CONTRACT section 7."""
     window = {D - timedelta(days=1), D}
+    dated = [f for f in files if f.get("file_date") and d(f["file_date"]) <= D]
+    counted = [f for f in dated if d(f["file_date"]) in window]
+    # Files with an unusable name are counted by the run that first finds them: for a
+    # single run over the whole inbox, that is this one.
+    if undated_counted:
+        counted += [f for f in files if not f.get("file_date")]
+    loaded = quarantined = 0
+    for f in counted:
+        if f.get("rejected_whole"):
+            quarantined += f["rows"] or 1
+        else:
+            quarantined += f["quarantined_rows"]
+            loaded += f["rows"] - f["quarantined_rows"]
+    newest = max(dated, key=lambda f: (f["file_date"], f["name"].endswith(".xlsx"), f["name"]))["name"] if dated else ""
+    in_window = any(d(f["file_date"]) in window for f in dated)
+    if kind == "events" and not in_window:
+        status = "MISSING"
+    elif kind == "snapshot" and not dated:
+        status = "MISSING"
+    elif kind == "snapshot" and (D - max(d(f["file_date"]) for f in dated)).days > stale_after_days:
+        status = "STALE"
+    elif quarantined:
+        status = "REJECTS"
+    elif any(f.get("late") for f in counted):
+        status = "LATE"
+    else:
+        status = "OK"
+    return status, {"newest_file": newest, "rows_loaded": str(loaded), "rows_quarantined": str(quarantined)}
+
+
+def _due(p: Provider, D: date) -> bool:
+    """A provider owes the report for D a file for D-1 or D that it delivers for and that is due by D."""
+    return any(day.weekday() in p.days and day + timedelta(days=p.days_after) <= D for day in (D - timedelta(days=1), D))
+
+
+def expected_providers(truth: Truth, D: date, *, undated_counted: bool = True, config: Path = CONFIG) -> list[Row]:
+    rows = []
+    providers = configured_providers(config)
+    for feed in FEED_ORDER:
+        for p in providers.get(feed, []):
+            files = [f for f in truth.files(feed) if provider_of(feed, f["name"]) == p.code]
+            status, figures = _judged(files, D, "events", undated_counted)
+            if status == "MISSING" and not _due(p, D):
+                status = "OK"  # not due, and nothing came
+            rows.append({"feed": feed, "provider": p.code, "status": status, **figures})
+    return rows
+
+
+def expected_feeds(
+    truth: Truth, D: date, stale_after_days: int = 7, *, undated_counted: bool = True, config: Path = CONFIG
+) -> list[Row]:
+    by_provider = expected_providers(truth, D, undated_counted=undated_counted, config=config)
     rows = []
     for feed in FEED_ORDER:
-        files = truth.files(feed)
-        dated = [f for f in files if f.get("file_date") and d(f["file_date"]) <= D]
-        counted = [f for f in dated if d(f["file_date"]) in window]
-        # Files with an unusable name are counted by the run that first finds them: for a
-        # single run over the whole inbox, that is this one.
-        counted += [f for f in files if not f.get("file_date")]
-        loaded = quarantined = 0
-        for f in counted:
-            if f.get("rejected_whole"):
-                quarantined += f["rows"] or 1
-            else:
-                quarantined += f["quarantined_rows"]
-                loaded += f["rows"] - f["quarantined_rows"]
-        newest = max(dated, key=lambda f: (f["file_date"], f["name"].endswith(".xlsx"), f["name"]))["name"] if dated else ""
-        if feed in EVENT_FEEDS and not any(d(f["file_date"]) in window for f in dated):
-            status = "MISSING"
-        elif feed in SNAPSHOT_FEEDS and not dated:
-            status = "MISSING"
-        elif feed in SNAPSHOT_FEEDS and (D - max(d(f["file_date"]) for f in dated)).days > stale_after_days:
-            status = "STALE"
-        elif quarantined:
-            status = "REJECTS"
-        elif any(f.get("late") for f in counted):
-            status = "LATE"
-        else:
-            status = "OK"
-        rows.append({"feed": feed, "status": status, "newest_file": newest,
-                     "rows_loaded": str(loaded), "rows_quarantined": str(quarantined)})  # fmt: skip
+        kind = "events" if feed in EVENT_FEEDS else "snapshot"
+        status, figures = _judged(truth.files(feed), D, kind, undated_counted, stale_after_days)
+        if status not in ("MISSING", "STALE") and any(p["feed"] == feed and p["status"] == "MISSING" for p in by_provider):
+            status = "PARTIAL"  # some providers delivered, not all that were due
+        rows.append({"feed": feed, "status": status, **figures})
     return rows
 
 

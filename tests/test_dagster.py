@@ -33,7 +33,7 @@ def test_definitions_load_without_deprecation_warnings():
         "print(len(list(d.defs.resolve_asset_graph().get_all_asset_keys())))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1])
-    assert int(out.stdout.strip()) == 5 + 4 + 3 + 1  # ingest, linked, outputs, the review page
+    assert int(out.stdout.strip()) == 5 * 2 + 4 + 3 + 1  # ledger and rows per feed, links, products, review list
 
 
 def test_dagster_validates_the_workspace():
@@ -66,22 +66,37 @@ def test_a_run_materialises_everything_with_counts_and_no_personal_data(env):
     materialisations = [e.event_specific_data.materialization for e in result.get_asset_materialization_events()]
     materialised = {m.asset_key.to_user_string() for m in materialisations}
     assert materialised == {
-        "ingest/cohort", "ingest/arrests", "ingest/court_results", "ingest/prison_releases", "ingest/attendance",
-        "linked/arrests", "linked/court_results", "linked/attendance", "linked/prison_releases",
-        "division_reports", "report_delivery", "traffic_light", "link_review_page",
+        "ledger/cohort", "ledger/arrests", "ledger/court_results", "ledger/prison_releases", "ledger/attendance",
+        "cohort_member", "arrest_row", "court_result_row", "prison_release_row", "attendance_row",
+        "record_link/arrests", "record_link/court_results", "record_link/attendance", "record_link/prison_releases",
+        "division_reports", "delivered_reports", "traffic_light", "review_list",
     }  # fmt: skip
-    linked = next(m for m in materialisations if m.asset_key.to_user_string() == "linked/arrests").metadata
+    linked = next(m for m in materialisations if m.asset_key.to_user_string() == "record_link/arrests").metadata
     assert {k: linked[k].value for k in ("records", "by_identifier", "by_details", "to_review", "not_linked")} == {
         "records": 2, "by_identifier": 1, "by_details": 0, "to_review": 1, "not_linked": 0,
     }  # fmt: skip
-    review = next(m for m in materialisations if m.asset_key.to_user_string() == "link_review_page").metadata
+    review = next(m for m in materialisations if m.asset_key.to_user_string() == "review_list").metadata
     assert (review["pending_records"].value, review["pending_arrests"].value) == (1, 1)
     assert (hub.root / "review" / D.isoformat() / "review.html").exists()
-    arrests = next(m for m in materialisations if m.asset_key.to_user_string() == "ingest/arrests")
+    arrests = next(m for m in materialisations if m.asset_key.to_user_string() == "ledger/arrests")
     assert arrests.metadata["rows_loaded"].value == 2
     assert arrests.metadata["rows_quarantined"].value == 1
-    checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    assert len(checks) == 10 and all(c.passed for c in checks)
+    assert arrests.metadata["dagster/row_count"].value == 1  # one file in the ledger
+    rows = next(m for m in materialisations if m.asset_key.to_user_string() == "arrest_row")
+    assert rows.metadata["dagster/row_count"].value == 2
+    checks = {
+        (e.event_specific_data.asset_key.to_user_string(), e.event_specific_data.check_name): e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    assert len(checks) == 5 * 3 + 3  # rows_reconcile, schema_valid, on_time per feed; the products' three
+    late = {asset for (asset, name), c in checks.items() if not c.passed}
+    # Two feeds owed this report a file and never sent one: their on_time checks warn. Court
+    # results never came either, but no court sits on Sunday: nothing was owed on a Monday.
+    assert late == {"ledger/prison_releases", "ledger/attendance"}
+    assert checks[("ledger/court_results", "on_time")].metadata["status"].value == "MISSING"
+    assert all(checks[(a, "on_time")].severity == dg.AssetCheckSeverity.WARN for a in late)
+    assert checks[("ledger/attendance", "on_time")].metadata["status"].value == "MISSING"
     # Nothing personal anywhere in the run's record: metadata, logs, check results.
     records = instance.get_records_for_run(result.run_id).records
     text = "\n".join(str(r.event_log_entry) for r in records)
@@ -97,11 +112,11 @@ def test_a_blocking_check_stops_the_reports(env, monkeypatch):
 
     real = rec.reconciliation_check
 
-    def failing(engine, feed_name, report_date):
-        result = real(engine, feed_name, report_date)
-        return dg.AssetCheckResult(check_name=result.check_name, passed=feed_name != "cohort", metadata=result.metadata)
+    def failing(engine, feed_name):
+        result = real(engine, feed_name)
+        return dg.AssetCheckResult(passed=feed_name != "cohort", metadata=result.metadata)
 
-    monkeypatch.setattr("pipelines.assets.ingest.reconciliation_check", failing)
+    monkeypatch.setattr("pipelines.checks.ingest.reconciliation_check", failing)
     from pipelines.definitions import DAILY_JOB, defs
 
     with warnings.catch_warnings():

@@ -17,10 +17,18 @@ import sqlalchemy as sa
 
 from pipelines.synth import generate
 from tests.model_links import model_links
-from tests.oracle import Truth, expected_feeds, expected_reports, expected_traffic_light, project, read_csv
+from tests.oracle import (
+    Truth,
+    expected_feeds,
+    expected_providers,
+    expected_reports,
+    expected_traffic_light,
+    project,
+    read_csv,
+)
 
 D = date(2026, 11, 23)  # 60 days back takes in the autumn clock change (2026-10-25)
-SECTIONS = ("arrests", "court_results", "attendance", "status_changes", "releases", "reviews", "feeds")
+SECTIONS = ("arrests", "court_results", "attendance", "status_changes", "releases", "reviews", "feeds", "providers")
 
 
 def run_job(report_date: date, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
@@ -131,6 +139,15 @@ def test_feeds_csv_matches_the_oracle(world):
         assert [{k: r[k] for k in want[0]} for r in got] == want
 
 
+def test_providers_csv_matches_the_oracle(world):
+    truth = world["truth"]
+    want = expected_providers(truth, D)
+    assert {r["feed"] for r in want} == {"attendance", "court_results"}
+    for division in truth.divisions:
+        got = read_csv(world["reports"] / D.isoformat() / division / "providers.csv")
+        assert [{k: r[k] for k in want[0]} for r in got] == want
+
+
 def test_traffic_light_matches_the_oracle(world):
     want = expected_traffic_light(judged(world), D)
     with world["engine"].connect() as conn:
@@ -231,3 +248,8 @@ def test_a_past_date_rebuilds_from_files_dated_on_or_before_it(world):
             got = read_csv(world["reports"] / past.isoformat() / division / f"{section}.csv")
             want = expected[division][section]
             assert sorted(project(got, want)) == sorted(project(want, want)), f"{past} {division}/{section}"
+    # The file whose name has no date counted in the first run (for D), not in this one.
+    for name, want in (("feeds", expected_feeds(world["truth"], past, undated_counted=False)),
+                       ("providers", expected_providers(world["truth"], past, undated_counted=False))):  # fmt: skip
+        got = read_csv(world["reports"] / past.isoformat() / "CH" / f"{name}.csv")
+        assert [{k: r[k] for k in want[0]} for r in got] == want, name

@@ -153,6 +153,8 @@ def test_feed_statuses_stale_late_rejects(hub):
     hub.inbox.arrests("20261122_230000", [arrest("K1", A, "22/11/2026 10:00")], arrived=datetime(2026, 11, 23, 9, 40))
     hub.inbox.attendance("DIP", date(2026, 11, 22), [{"record_id": "1", "record_type": "APPOINTMENT", "surname": "a",
                                                       "forenames": "b", "event_datetime": "bad"}])  # fmt: skip
+    for agency in ("PROBATION", "YOS"):  # the other agencies due for a Sunday, with nothing to report
+        hub.inbox.attendance(agency, date(2026, 11, 22), [])
     (hub.inbox.root / "court_results").mkdir()
     (hub.inbox.root / "court_results" / "court_results_B13HT_20261122.xml").write_bytes(b"<not xml")
     hub.run(D)

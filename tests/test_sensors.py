@@ -47,6 +47,9 @@ def test_new_late_and_redelivered_files(tmp_path):
     put(tmp_path, "arrests", f"niche_arrests_{yesterday:%Y%m%d}_060000.csv", "a", old)
     first = evaluate("arrests", tmp_path)
     assert sorted(r.partition_key for r in first.run_requests) == [yesterday.isoformat(), today.isoformat()]
+    # Each run says in the UI who asked for it and why (file names only, never contents).
+    assert {r.tags["iom/requested_by"] for r in first.run_requests} == {"sensor arrests_arrivals"}
+    assert all(f"niche_arrests_{yesterday:%Y%m%d}_060000.csv" in r.tags["iom/reason"] for r in first.run_requests)
     # Nothing new: nothing requested, whatever the clock says.
     again = evaluate("arrests", tmp_path, first.cursor)
     assert again.run_requests == [] and again.skip_reason

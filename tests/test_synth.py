@@ -168,6 +168,29 @@ def test_arrival_times_and_lateness(inbox: Path, truth: Truth) -> None:
     assert all(e["file_date"] == (END - timedelta(days=1)).isoformat() for e in late)
 
 
+def test_every_provider_written_is_configured_and_delivers_on_its_days(truth: Truth) -> None:
+    """config/hub.yaml's providers match what the generator writes, so the demo's feeds are OK."""
+    weekdays = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    configured = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["providers"]
+    days = {
+        (feed, code): set(range(7)) if spec["days"] == "daily" else {weekdays.index(d) for d in spec["days"]}
+        for feed, entries in configured.items()
+        for code, spec in entries.items()
+    }
+    delivered = set()
+    for entry in truth["files"]:
+        if entry["feed"] not in configured or entry["file_date"] is None:
+            continue
+        code = entry["name"].rsplit("_", 1)[0].removeprefix(f"{entry['feed']}_")  # <feed>_<PROVIDER>_YYYYMMDD.ext
+        day = date.fromisoformat(entry["file_date"])
+        assert (entry["feed"], code) in days, entry["name"]
+        assert day.weekday() in days[(entry["feed"], code)], f"{entry['name']} is dated a day its provider does not deliver"
+        delivered.add((entry["feed"], code, day))
+    d1 = END - timedelta(days=1)  # every provider delivers for the demo's D-1
+    assert {(f, c, d1) for (f, c), ds in days.items() if d1.weekday() in ds} <= delivered
+    assert {(f, c) for f, c, _ in delivered} == set(days)
+
+
 def test_one_cohort_snapshot_is_missing_mid_period(inbox: Path, truth: Truth) -> None:
     dates = sorted(date.fromisoformat(f["file_date"]) for f in truth["files"] if f["feed"] == "cohort")
     first = date.fromisoformat(truth["first_date"])

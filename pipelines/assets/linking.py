@@ -1,18 +1,20 @@
-"""Linking assets: who each record of the report window is, and the hub's review page."""
+"""Linking assets: who each record of a report window is, and the hub's review list."""
 
 import json
 
 import dagster as dg
 
-from pipelines.assets.ingest import ingest_key
+from pipelines.assets.describe import OWNERS, schema_metadata, warehouse_kind
+from pipelines.assets.ingest import rows_key
 from pipelines.daily import link_for_report
 from pipelines.feeds import LINKED_FEEDS
 from pipelines.link_store import purge_stale
 from pipelines.linkage.measurement import MEASURED_PATH
 from pipelines.linking import LINKED_BY_DECISION, LINKED_BY_DETAILS, LINKED_BY_ID, NOT_LINKED, REVIEW
-from pipelines.partitions import report_date_of, report_dates
+from pipelines.partitions import ONE_RUN_FOR_A_RANGE, partition_dates, report_dates
 from pipelines.reports.review_page import review_items, write_review_page
 from pipelines.resources import HubResource, WarehouseResource
+from warehouse.schema import link_candidate, record_link
 
 METHOD_LABELS = {
     LINKED_BY_ID: "by_identifier",
@@ -23,8 +25,8 @@ METHOD_LABELS = {
 }
 
 
-def linked_key(feed: str) -> dg.AssetKey:
-    return dg.AssetKey(["linked", feed])
+def links_key(feed: str) -> dg.AssetKey:
+    return dg.AssetKey(["record_link", feed])
 
 
 def _measured() -> dict[str, object]:
@@ -35,17 +37,21 @@ def _measured() -> dict[str, object]:
     return {f"measured_{k}": v for k, v in figures.items() if isinstance(v, (int, float, str))}
 
 
-def _linked_asset(feed_name: str) -> dg.AssetsDefinition:
+def _links_asset(feed_name: str) -> dg.AssetsDefinition:
     @dg.asset(
-        key=linked_key(feed_name),
+        key=links_key(feed_name),
         group_name="linking",
+        owners=OWNERS,
         partitions_def=report_dates,
-        deps=[ingest_key("cohort"), ingest_key(feed_name)],
-        kinds={"python", "duckdb"},
+        backfill_policy=ONE_RUN_FOR_A_RANGE,
+        deps=[rows_key("cohort"), rows_key(feed_name)],
+        kinds={"splink", "duckdb", warehouse_kind()},
+        metadata=schema_metadata(record_link),
         description=(
-            f"The report window's `{feed_name}` records linked to members of the register in force: identifiers "
-            "first, then the Splink model on name, date of birth and postcode; uncertain or conflicting ones go to "
-            "the hub's review list, never into a report. Stored in record_link (one link per record and register)."
+            f"Partition D: who each `{feed_name}` record of D's report window is, judged against the register in force "
+            "at D (warehouse table `record_link`, one row per record and register snapshot; candidates on review in "
+            "`link_candidate`). Identifiers first, then the Splink model on name, date of birth and postcode; "
+            "uncertain or conflicting records go to the hub's review list, never into a report."
         ),
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource) -> dg.MaterializeResult:
@@ -53,10 +59,14 @@ def _linked_asset(feed_name: str) -> dg.AssetsDefinition:
         stale = purge_stale(engine, thresholds)
         if stale:
             context.log.info(f"model or thresholds changed: {stale} stored links will be computed again")
-        counts = link_for_report(engine, feed_name, report_date_of(context), thresholds)
+        counts: dict[str, int] = {}
+        for report_date in partition_dates(context):
+            for key, n in link_for_report(engine, feed_name, report_date, thresholds).items():
+                counts[key] = counts.get(key, 0) + n
         return dg.MaterializeResult(
             metadata={
-                "records": counts["records"],
+                "records": counts.get("records", 0),
+                "dagster/row_count": counts.get("records", 0),
                 **{label: counts.get(method, 0) for method, label in METHOD_LABELS.items()},
                 "link_at": thresholds.link_at,
                 "review_at": thresholds.review_at,
@@ -67,27 +77,37 @@ def _linked_asset(feed_name: str) -> dg.AssetsDefinition:
     return _asset
 
 
-LINKED_ASSETS = [_linked_asset(f) for f in LINKED_FEEDS]
+LINK_ASSETS = [_links_asset(f) for f in LINKED_FEEDS]
 
 
 @dg.asset(
     group_name="linking",
+    owners=OWNERS,
     partitions_def=report_dates,
-    deps=[*(linked_key(f) for f in LINKED_FEEDS), dg.AssetKey("traffic_light")],
+    backfill_policy=ONE_RUN_FOR_A_RANGE,
+    deps=[*(links_key(f) for f in LINKED_FEEDS), dg.AssetKey("traffic_light")],
     kinds={"html", "csv"},
-    description="Hub only: review.html and review.csv under IOM_REVIEW_DIR/<date>/, every pair waiting for a person "
-    "(from the report window and the traffic light's months), side by side with the model's evidence. "
-    "Never in a division's folder or the outbox.",
+    metadata=schema_metadata(link_candidate),
+    description="Hub only. Partition D: `review.html` and `review.csv` under `IOM_REVIEW_DIR/<D>/`, every record "
+    "waiting for a person (from D's report window and the traffic light's months) side by side with its candidate "
+    "members and the model's evidence. Never in a division's folder or the outbox. Decide with `iom-hub review`.",
 )
-def link_review_page(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource) -> dg.MaterializeResult:
-    report_date = report_date_of(context)
-    items = review_items(warehouse.engine(), report_date)
-    folder = write_review_page(hub.review_path(), report_date, items, hub.config().linking)
+def review_list(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource) -> dg.MaterializeResult:
+    pending = {"records": 0, "pairs": 0, **{feed: 0 for feed in LINKED_FEEDS}}
+    folders = []
+    for report_date in partition_dates(context):
+        items = review_items(warehouse.engine(), report_date)
+        folders.append(write_review_page(hub.review_path(), report_date, items, hub.config().linking))
+        pending["records"], pending["pairs"] = len(items), sum(len(i.candidates) for i in items)
+        for feed in LINKED_FEEDS:
+            pending[feed] = sum(i.feed == feed for i in items)
+    # The latest date's list is the one waiting: each date's list includes what is still open.
     return dg.MaterializeResult(
         metadata={
-            "pending_records": len(items),
-            "pending_pairs": sum(len(i.candidates) for i in items),
-            **{f"pending_{feed}": sum(i.feed == feed for i in items) for feed in LINKED_FEEDS},
-            "folder": dg.MetadataValue.path(str(folder)),
+            "pending_records": pending["records"],
+            "pending_pairs": pending["pairs"],
+            "dagster/row_count": pending["records"],
+            **{f"pending_{feed}": pending[feed] for feed in LINKED_FEEDS},
+            "folder": dg.MetadataValue.path(str(folders[-1])),
         }
     )

@@ -1,89 +1,84 @@
-"""The products: daily division reports and the traffic-light table."""
+"""The products: each day's division reports, their delivery, and the traffic-light table."""
+
+from collections import Counter
 
 import dagster as dg
 
 from pipelines import traffic_light as tl
-from pipelines.assets.ingest import ingest_key
-from pipelines.assets.linking import linked_key
+from pipelines.assets.describe import OWNERS, count_rows, schema_metadata, warehouse_kind
+from pipelines.assets.ingest import rows_key
+from pipelines.assets.linking import links_key
 from pipelines.feeds import FEEDS, LINKED_FEEDS
-from pipelines.partitions import report_date_of, report_dates
+from pipelines.partitions import ONE_RUN_FOR_A_RANGE, partition_dates, report_dates, run_report_date
 from pipelines.reports.render import write_report
 from pipelines.reports.sections import build_reports
 from pipelines.resources import HubResource, OutboxResource, WarehouseResource
 from pipelines.sources.base import SourceError, TransientSourceError
+from warehouse.schema import traffic_light as traffic_light_table
+
+ROWS = [rows_key(f) for f in FEEDS]
+LINKS = [links_key(f) for f in LINKED_FEEDS]
 
 
 @dg.asset(
-    group_name="outputs",
+    group_name="products",
+    owners=OWNERS,
     partitions_def=report_dates,
-    deps=[*(linked_key(f) for f in LINKED_FEEDS), *(ingest_key(f) for f in FEEDS)],
+    backfill_policy=ONE_RUN_FOR_A_RANGE,
+    deps=[*ROWS, *LINKS],
     kinds={"html", "csv"},
-    description="Per division: report.html and one CSV per section under IOM_REPORTS_DIR/<date>/<division>/.",
+    description="Partition D: for every division, `report.html` and one CSV per section under "
+    "`IOM_REPORTS_DIR/<D>/<division>/` (CONTRACT section 7): what happened to the cohort on D-1 and what is "
+    "coming, from files dated on or before D, only reportable cohort members.",
 )
 def division_reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource) -> dg.MaterializeResult:
-    report_date = report_date_of(context)
-    reports = build_reports(warehouse.engine(), report_date, hub.config())
-    metadata: dict[str, dg.RawMetadataValue] = {}
-    for report in reports:
-        folder = write_report(hub.reports_path(), report)
-        for section, frame in report.sections.items():
-            if section != "feeds":
-                metadata[f"{report.division}_{section}"] = len(frame)
-        metadata[f"{report.division}_folder"] = dg.MetadataValue.path(str(folder))
-    feeds = reports[0].sections["feeds"] if reports else None
-    if feeds is not None:
-        for row in feeds.itertuples():
-            metadata[f"feed_{row.feed}"] = row.status
-        not_ok = feeds[feeds["status"] != "OK"]
-        if not not_ok.empty:
-            context.log.warning("feeds not OK: " + ", ".join(f"{r.feed} {r.status}" for r in not_ok.itertuples()))
-    return dg.MaterializeResult(metadata=metadata)
-
-
-@dg.asset(
-    group_name="outputs",
-    partitions_def=report_dates,
-    # After the report window's links: both store links, and the traffic light reads them.
-    deps=[*(ingest_key(f) for f in FEEDS), *(linked_key(f) for f in LINKED_FEEDS)],
-    kinds={"python"},
-    description="Warehouse table traffic_light: monthly KPIs by division and for ALL, with red/amber/green, "
-    "from the stored links of each month's register.",
-)
-def traffic_light(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource) -> dg.MaterializeResult:
-    engine = warehouse.engine()
-    rows = tl.compute(engine, report_date_of(context), hub.config())
-    tl.store(engine, rows)
-    counts = rows["rag"].value_counts().to_dict() if not rows.empty else {}
+    counts: Counter[str] = Counter()
+    folders, warnings = [], []
+    for report_date in partition_dates(context):
+        reports = build_reports(warehouse.engine(), report_date, hub.config())
+        for report in reports:
+            folders.append(write_report(hub.reports_path(), report))
+            for section, frame in report.sections.items():
+                if section not in ("feeds", "providers"):
+                    counts[f"{report.division}_{section}"] += len(frame)
+        feeds = reports[0].sections["feeds"] if reports else None
+        if feeds is not None:
+            warnings += [f"{report_date} {r.feed} {r.status}" for r in feeds.itertuples() if r.status != "OK"]
+    if warnings:
+        context.log.warning("feeds not OK: " + "; ".join(warnings))
     return dg.MaterializeResult(
         metadata={
-            "periods": int(rows["period"].nunique()) if not rows.empty else 0,
-            "rows": len(rows),
-            **{f"rag_{k}": int(v) for k, v in sorted(counts.items())},
+            **counts,
+            "dagster/row_count": sum(counts.values()),
+            "report_folders": dg.MetadataValue.text("\n".join(str(f) for f in folders)),
+            "feed_warnings": dg.MetadataValue.text("\n".join(warnings) or "none"),
         }
     )
 
 
 @dg.asset(
-    group_name="outputs",
+    group_name="products",
+    owners=OWNERS,
     partitions_def=report_dates,
+    backfill_policy=ONE_RUN_FOR_A_RANGE,
     deps=[division_reports],
     kinds={"sftp"},
-    description="Each division's report folder delivered to IOM_OUTBOX as <division>/<date>/, atomically. "
-    "Does nothing when IOM_OUTBOX is unset.",
+    description="Partition D: each division's report folder for D delivered to `IOM_OUTBOX` as "
+    "`<division>/<D>/`, atomically. Does nothing when IOM_OUTBOX is unset.",
 )
-def report_delivery(context: dg.AssetExecutionContext, hub: HubResource, outbox: OutboxResource) -> dg.MaterializeResult:
+def delivered_reports(context: dg.AssetExecutionContext, hub: HubResource, outbox: OutboxResource) -> dg.MaterializeResult:
     if not outbox.location:
         return dg.MaterializeResult(metadata={"delivered": 0, "outbox": "not configured (IOM_OUTBOX unset)"})
-    report_date = report_date_of(context).isoformat()
     try:
         target = outbox.open()
     except SourceError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     delivered = []
     try:
-        for division in hub.config().divisions:
-            folder = hub.reports_path() / report_date / division
-            delivered.append(target.deliver(folder, division, report_date))
+        for report_date in partition_dates(context):
+            for division in hub.config().divisions:
+                folder = hub.reports_path() / report_date.isoformat() / division
+                delivered.append(target.deliver(folder, division, report_date.isoformat()))
     except TransientSourceError as exc:
         context.log.warning(str(exc))
         raise dg.RetryRequested(max_retries=3, seconds_to_wait=120) from exc
@@ -96,5 +91,34 @@ def report_delivery(context: dg.AssetExecutionContext, hub: HubResource, outbox:
             "delivered": len(delivered),
             "files": sum(d.files for d in delivered),
             "outbox": dg.MetadataValue.text(delivered[0].target.rsplit("/", 2)[0] if delivered else ""),
+        }
+    )
+
+
+@dg.asset(
+    group_name="products",
+    owners=OWNERS,
+    # After the report windows' links: the traffic light reads the stored links too.
+    deps=[*ROWS, *LINKS],
+    kinds={warehouse_kind(), "table"},
+    metadata=schema_metadata(traffic_light_table),
+    description="Warehouse table `traffic_light` (CONTRACT section 8): monthly KPIs by division and for ALL with "
+    "red/amber/green. Not partitioned: a run for report date D rewrites every month from the earliest file to the "
+    "month of D-1 (ending at D-1) and leaves later months alone; each row's report_date says which run wrote it. "
+    "Materialised on its own, it is computed for today's report date.",
+)
+def traffic_light(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource) -> dg.MaterializeResult:
+    engine = warehouse.engine()
+    report_date = run_report_date(context.run.tags, context.instance)
+    rows = tl.compute(engine, report_date, hub.config())
+    tl.store(engine, rows)
+    counts = rows["rag"].value_counts().to_dict() if not rows.empty else {}
+    return dg.MaterializeResult(
+        metadata={
+            "report_date": report_date.isoformat(),
+            "periods_written": ", ".join(sorted(set(rows["period"]))) if not rows.empty else "none",
+            "rows_written": len(rows),
+            "dagster/row_count": count_rows(engine, traffic_light_table),
+            **{f"rag_{k}": int(v) for k, v in sorted(counts.items())},
         }
     )

@@ -1,8 +1,6 @@
-"""Rows in = rows loaded + rows quarantined, for every current file dated up to D."""
+"""Rows in = rows loaded + rows quarantined, for every current file of a feed."""
 
 from __future__ import annotations
-
-from datetime import date
 
 import dagster as dg
 import sqlalchemy as sa
@@ -10,18 +8,14 @@ import sqlalchemy as sa
 from warehouse.schema import ROW_TABLES, ingest_file, quarantine
 
 
-def reconciliation_check(engine: sa.Engine, feed_name: str, report_date: date) -> dg.AssetCheckResult:
+def reconciliation_check(engine: sa.Engine, feed_name: str) -> dg.AssetCheckResult:
     rows = ROW_TABLES[feed_name]
     loaded = sa.select(sa.func.count()).where(rows.c.file_id == ingest_file.c.id).scalar_subquery()
     held = sa.select(sa.func.count()).where(quarantine.c.file_id == ingest_file.c.id).scalar_subquery()
     q = sa.select(
         ingest_file.c.id, ingest_file.c.status, ingest_file.c.rows_in, ingest_file.c.rows_loaded,
         ingest_file.c.rows_quarantined, loaded.label("in_table"), held.label("quarantine_entries"),
-    ).where(
-        ingest_file.c.feed == feed_name,
-        ingest_file.c.is_current,
-        sa.or_(ingest_file.c.file_date <= report_date, ingest_file.c.file_date.is_(None)),
-    )  # fmt: skip
+    ).where(ingest_file.c.feed == feed_name, ingest_file.c.is_current)  # fmt: skip
     with engine.connect() as conn:
         files = conn.execute(q).fetchall()
     problems = []
@@ -34,7 +28,6 @@ def reconciliation_check(engine: sa.Engine, feed_name: str, report_date: date) -
         if f.quarantine_entries != expected_entries:
             problems.append(f"file id {f.id}: {f.quarantine_entries} quarantine entries, expected {expected_entries}")
     return dg.AssetCheckResult(
-        check_name="rows_reconcile",
         passed=not problems,
         metadata={
             "files_checked": len(files),

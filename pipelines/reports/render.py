@@ -15,17 +15,10 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from pipelines.reports.sections import DailyReport
+from pipelines.reports.sections import REPORT_FILES, DailyReport
 
-CSV_FILES = {
-    "arrests": "arrests.csv",
-    "court_results": "court_results.csv",
-    "attendance": "attendance.csv",
-    "status_changes": "status_changes.csv",
-    "releases": "releases.csv",
-    "reviews": "reviews.csv",
-    "feeds": "feeds.csv",
-}
+# section -> CSV file name, from the one declaration of the report's files.
+CSV_FILES = {f.section: f.filename for f in REPORT_FILES}
 
 _env = Environment(
     loader=PackageLoader("pipelines.reports", "templates"),
@@ -72,38 +65,68 @@ def write_report(reports_dir: Path, report: DailyReport) -> Path:
     return final
 
 
-# The feed each section relies on, so a section can say when its feed let it down.
-SECTION_FEED = {
-    "arrests": "arrests",
-    "court_results": "court_results",
-    "attendance": "attendance",
-    "status_changes": "attendance",
-    "releases": "prison_releases",
-    "reviews": "cohort",
-}
-
+# What a section says when the feed it relies on let it down ({feed}: the feed in words).
 FEED_WARNING = {
     "MISSING": "No {feed} file has arrived for this report: this section cannot be complete.",
     "STALE": "The newest {feed} file is out of date: this section may be wrong.",
+    "PARTIAL": "No {feed} file {missing}: this section may be missing entries.",
     "REJECTS": "Some {feed} rows were rejected as invalid: this section may be missing entries.",
     "LATE": "A {feed} file arrived late.",
 }
 
 
+def _day(text: str) -> str:
+    day = date.fromisoformat(text)
+    return f"{day.day} {day:%b}"
+
+
+def missing_in_words(providers: pd.DataFrame, feed: str) -> str:
+    """ "from PROBATION for 22 Nov", "from B13JT (Leeds Youth Court) and C13LS (Leeds Crown
+    Court) for 20 Nov": the feed's MISSING providers and the dates they owed, in plain words."""
+    if providers.empty:
+        return ""
+    missing = providers[(providers["feed"] == feed) & (providers["status"] == "MISSING")]
+    by_dates: dict[str, list[str]] = {}
+    for row in missing.itertuples(index=False):
+        label = f"{row.provider} ({row.provider_name})" if row.provider_name else str(row.provider)
+        dates = " or ".join(_day(d) for d in str(row.due_for).split(";") if d)
+        by_dates.setdefault(dates, []).append(label)
+    parts = []
+    for dates, labels in by_dates.items():
+        who = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+        parts.append(f"from {who}" + (f" for {dates}" if dates else ""))
+    return "; nor ".join(parts)
+
+
+def feed_alerts(feeds: pd.DataFrame, providers: pd.DataFrame) -> list[str]:
+    """One plain sentence per feed that is not OK, for the top of the report."""
+    alerts = []
+    for row in feeds[feeds["status"] != "OK"].itertuples(index=False):
+        words = str(row.feed).replace("_", " ").capitalize()
+        details = [d for d in str(row.detail or "").split("; ") if d]
+        if row.status == "PARTIAL":  # the providers and the dates they owed, in words
+            rest = [d for d in details if not d.startswith("no file from ")]
+            details = [f"no file {missing_in_words(providers, row.feed)}", *rest]
+        alerts.append(f"{words} is {row.status}" + (f": {'; '.join(details)}" if details else ""))
+    return alerts
+
+
 def render_html(report: DailyReport) -> str:
     sections = {name: frame.map(cell) if not frame.empty else frame for name, frame in report.sections.items()}
-    feeds = report.sections["feeds"]
-    problems = feeds[feeds["status"] != "OK"]
+    feeds, providers = report.sections["feeds"], report.sections["providers"]
     status = dict(zip(feeds["feed"], feeds["status"], strict=True))
-    warnings = {
-        section: FEED_WARNING[status[feed]].format(feed=feed.replace("_", " "))
-        for section, feed in SECTION_FEED.items()
-        if status.get(feed, "OK") != "OK"
-    }
+    warnings = {}
+    for f in REPORT_FILES:
+        state = status.get(f.feed, "OK") if f.feed else "OK"
+        if state != "OK":
+            missing = missing_in_words(providers, f.feed) if state == "PARTIAL" else ""
+            warnings[f.section] = FEED_WARNING[state].format(feed=f.feed.replace("_", " "), missing=missing)
     return _env.get_template("report.html.j2").render(
         report=report,
+        files=REPORT_FILES,
         sections=sections,
-        problems=problems.to_dict("records"),
+        alerts=feed_alerts(feeds, providers),
         warnings=warnings,
         counts={name: len(frame) for name, frame in report.sections.items()},
+        status_index={f.section: f.columns.index("status") for f in REPORT_FILES if f.status_column},
     )

@@ -15,41 +15,90 @@ import sqlalchemy as sa
 
 from pipelines.daily import reportable_records
 from pipelines.membership import active_members
-from pipelines.reports.feed_status import feed_status
+from pipelines.reports.feed_status import FEED_COLUMNS, PROVIDER_COLUMNS, statuses
 from pipelines.settings import HubConfig
 from pipelines.store import register_in_force
 
 REVIEW_HORIZON_DAYS = 14
 
-# CSV name -> columns, in order.  The contract's columns come first; a few useful
-# extras follow them.
-SECTION_COLUMNS: dict[str, list[str]] = {
-    "arrests": [
-        "iom_id", "surname", "forenames", "managing_division", "custody_ref", "arrest_datetime",
-        "arrest_division", "offence_description", "outcome", "outcome_datetime", "custody_suite", "next_court_date",
-    ],
-    "court_results": [
-        "iom_id", "surname", "forenames", "court_code", "hearing_date", "urn", "offence_seq", "offence_title",
-        "result_codes", "remand_status", "next_hearing_date", "court_name", "plea", "verdict", "result_texts",
-    ],
-    "attendance": ["iom_id", "surname", "forenames", "agency", "record_id", "event_datetime", "appointment_type", "outcome"],
-    "status_changes": ["iom_id", "surname", "forenames", "agency", "record_id", "status", "event_datetime"],
-    "releases": [
-        "iom_id", "surname", "forenames", "noms_number", "prison_id", "release_date", "release_date_type",
-        "accommodation_on_release", "prison_name",
-    ],
-    "reviews": ["iom_id", "surname", "forenames", "case_manager_agency", "next_review_due", "days_until_due"],
-    "feeds": ["feed", "status", "newest_file", "rows_loaded", "rows_quarantined", "detail"],
-}  # fmt: skip
 
-SECTION_ORDER: dict[str, list[str]] = {
-    "arrests": ["arrest_datetime", "custody_ref"],
-    "court_results": ["court_code", "urn", "iom_id", "offence_seq"],
-    "attendance": ["event_datetime", "agency", "record_id"],
-    "status_changes": ["event_datetime", "agency", "record_id"],
-    "releases": ["release_date", "iom_id", "noms_number"],
-    "reviews": ["next_review_due", "iom_id"],
-}
+@dataclass(frozen=True)
+class ReportFile:
+    """One CSV of a division's report folder and its section of report.html.
+
+    ``REPORT_FILES`` is the one list of them: the CSVs written, their columns (the
+    contract's first, a few useful extras after), their row order, the sections of
+    report.html in order with their titles, notes, counts and the feed each relies on.
+    """
+
+    section: str
+    columns: tuple[str, ...]
+    title: str
+    note: str = ""
+    order: tuple[str, ...] = ()  # stable row order (CONTRACT section 7)
+    feed: str | None = None  # the feed the section relies on: it warns when that feed let it down
+    count: str | None = None  # its label in the counts at the top of report.html
+    status_column: bool = False  # a table of statuses (feeds, providers): colour the status
+
+    @property
+    def filename(self) -> str:
+        return f"{self.section}.csv"
+
+
+REPORT_FILES: tuple[ReportFile, ...] = (
+    ReportFile(
+        "arrests",
+        ("iom_id", "surname", "forenames", "managing_division", "custody_ref", "arrest_datetime", "arrest_division",
+         "offence_description", "outcome", "outcome_datetime", "custody_suite", "next_court_date"),
+        "Arrests yesterday",
+        "Every cohort member arrested yesterday, whatever their division. A blank outcome is still pending.",
+        order=("arrest_datetime", "custody_ref"), feed="arrests", count="arrests (all divisions)",
+    ),
+    ReportFile(
+        "court_results",
+        ("iom_id", "surname", "forenames", "court_code", "hearing_date", "urn", "offence_seq", "offence_title",
+         "result_codes", "remand_status", "next_hearing_date", "court_name", "plea", "verdict", "result_texts"),
+        "Court results yesterday", "One row per offence.",
+        order=("court_code", "urn", "iom_id", "offence_seq"), feed="court_results", count="court results",
+    ),
+    ReportFile(
+        "attendance",
+        ("iom_id", "surname", "forenames", "agency", "record_id", "event_datetime", "appointment_type", "outcome"),
+        "Appointments yesterday",
+        order=("event_datetime", "agency", "record_id"), feed="attendance", count="appointments",
+    ),
+    ReportFile(
+        "status_changes",
+        ("iom_id", "surname", "forenames", "agency", "record_id", "status", "event_datetime"),
+        "Status changes yesterday", "Housing, education, employment and treatment changes.",
+        order=("event_datetime", "agency", "record_id"), feed="attendance", count="status changes",
+    ),
+    ReportFile(
+        "releases",
+        ("iom_id", "surname", "forenames", "noms_number", "prison_id", "release_date", "release_date_type",
+         "accommodation_on_release", "prison_name"),
+        "Prison releases in the next 30 days", "From the newest release schedule received.",
+        order=("release_date", "iom_id", "noms_number"), feed="prison_releases", count="releases in 30 days",
+    ),
+    ReportFile(
+        "reviews",
+        ("iom_id", "surname", "forenames", "case_manager_agency", "next_review_due", "days_until_due"),
+        "Case reviews due within 14 days", "Negative days are overdue.",
+        order=("next_review_due", "iom_id"), feed="cohort", count="reviews due in 14 days",
+    ),
+    ReportFile(
+        "feeds", tuple(FEED_COLUMNS), "Feeds", "Where each feed's data stands for this report.", status_column=True,
+    ),
+    ReportFile(
+        "providers", tuple(PROVIDER_COLUMNS), "Providers",
+        "Each expected agency and court, and whether it delivered for this report.", status_column=True,
+    ),
+)  # fmt: skip
+SECTIONS: dict[str, ReportFile] = {f.section: f for f in REPORT_FILES}
+
+# Kept for readers of the old names: both derived from REPORT_FILES.
+SECTION_COLUMNS: dict[str, list[str]] = {f.section: list(f.columns) for f in REPORT_FILES}
+SECTION_ORDER: dict[str, list[str]] = {f.section: list(f.order) for f in REPORT_FILES if f.order}
 
 
 @dataclass
@@ -62,11 +111,11 @@ class DailyReport:
 
 
 def _shape(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-    columns = SECTION_COLUMNS[name]
+    columns = list(SECTIONS[name].columns)
     if frame.empty:
         return pd.DataFrame(columns=columns)
     out = frame.reindex(columns=columns)
-    order = SECTION_ORDER.get(name)
+    order = list(SECTIONS[name].order)
     if order:
         # Natural order for offence seq ("2" before "10"), then text for everything else.
         keys = {c: (pd.to_numeric(out[c], errors="coerce") if c == "offence_seq" else out[c].astype(str)) for c in order}
@@ -92,7 +141,7 @@ def build_reports(engine: sa.Engine, report_date: date, config: HubConfig) -> li
     if not reviews.empty:
         reviews["days_until_due"] = (pd.to_datetime(reviews["next_review_due"]) - pd.Timestamp(report_date)).dt.days
 
-    feeds = feed_status(engine, report_date, config)
+    status = statuses(engine, report_date, config)  # feeds.csv and providers.csv, judged together
     appointments = attendance[attendance["record_type"] == "APPOINTMENT"]
     changes = attendance[attendance["record_type"] == "STATUS_CHANGE"]
 
@@ -101,21 +150,16 @@ def build_reports(engine: sa.Engine, report_date: date, config: HubConfig) -> li
 
     reports = []
     for division, division_name in config.divisions.items():
-        reports.append(
-            DailyReport(
-                report_date,
-                register_date,
-                division,
-                division_name,
-                {
-                    "arrests": _shape("arrests", arrests),  # every member's arrests, in every division
-                    "court_results": _shape("court_results", of(division, court)),
-                    "attendance": _shape("attendance", of(division, appointments)),
-                    "status_changes": _shape("status_changes", of(division, changes)),
-                    "releases": _shape("releases", of(division, releases)),
-                    "reviews": _shape("reviews", of(division, reviews)),
-                    "feeds": feeds,
-                },
-            )
-        )
+        content = {
+            "arrests": arrests,  # every member's arrests, in every division
+            "court_results": of(division, court),
+            "attendance": of(division, appointments),
+            "status_changes": of(division, changes),
+            "releases": of(division, releases),
+            "reviews": of(division, reviews),
+            "feeds": status.feeds,  # the same in every division
+            "providers": status.providers,
+        }
+        sections = {f.section: _shape(f.section, content[f.section]) for f in REPORT_FILES}
+        reports.append(DailyReport(report_date, register_date, division, division_name, sections))
     return reports
