@@ -24,21 +24,15 @@ from pipelines import traffic_light as tl
 from pipelines.assets.outputs import division_reports, traffic_light
 from pipelines.partitions import run_report_date, run_report_dates
 from pipelines.reports.render import CSV_FILES
+from pipelines.reports.sections import REPORT_DAY, REPORT_FILES
 from pipelines.resources import HubResource, WarehouseResource
 from pipelines.settings import HubConfig
 from pipelines.store import earliest_file_date, register_in_force
 from warehouse.schema import traffic_light as traffic_light_table
 
-# The date each section's row is about, whose day must lie in the member's active interval.
-SECTION_DATES = {
-    "arrests": "arrest_datetime",
-    "court_results": "hearing_date",
-    "attendance": "event_datetime",
-    "status_changes": "event_datetime",
-    "releases": "release_date",
-    "reviews": None,  # ACTIVE members selected by D: checked on the report date itself
-}
-ALL_DIVISIONS_SECTIONS = {"arrests"}
+# The sections of people, and the column whose day each row's member must be reportable on.
+SECTION_DATES = {f.section: f.reportable_on for f in REPORT_FILES if f.reportable_on}
+ALL_DIVISIONS_SECTIONS = {f.section for f in REPORT_FILES if f.every_division}
 
 
 def _missing_files(folder: Path) -> list[str]:
@@ -62,11 +56,11 @@ def _unreportable(folder: Path, division: str, report_date: date, register: pd.D
                 problems.append(f"{division}/{section} line {n}: not in the register in force")
                 continue
             m = members.loc[iom_id]
-            day = pd.Timestamp(row[date_column][:10]).date() if date_column else report_date
+            day = report_date if date_column == REPORT_DAY else pd.Timestamp(row[date_column][:10]).date()
             selected = pd.Timestamp(m["selected_on"]).date() if pd.notna(m["selected_on"]) else None
             ended = pd.Timestamp(m["deselected_on"]).date() if pd.notna(m["deselected_on"]) else None
             active = m["status"] in ("ACTIVE", "DESELECTED") and selected is not None and selected <= day
-            if not active or (ended is not None and day > ended) or (section == "reviews" and m["status"] != "ACTIVE"):
+            if not active or (ended is not None and day > ended) or (date_column == REPORT_DAY and m["status"] != "ACTIVE"):
                 problems.append(f"{division}/{section} line {n}: not reportable on {day}")
             elif section not in ALL_DIVISIONS_SECTIONS and m["managing_division"] != division:
                 problems.append(f"{division}/{section} line {n}: managed by another division")

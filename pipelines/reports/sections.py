@@ -39,11 +39,17 @@ class ReportFile:
     feed: str | None = None  # the feed the section relies on: it warns when that feed let it down
     count: str | None = None  # its label in the counts at the top of report.html
     status_column: bool = False  # a table of statuses (feeds, providers): colour the status
+    # A section of people: the column whose date each must be reportable on (CONTRACT
+    # section 4), or REPORT_DAY for members who must be ACTIVE on D itself (reviews).
+    reportable_on: str | None = None
+    every_division: bool = False  # the same rows in every division's folder, whoever manages them
 
     @property
     def filename(self) -> str:
         return f"{self.section}.csv"
 
+
+REPORT_DAY = "report date"
 
 REPORT_FILES: tuple[ReportFile, ...] = (
     ReportFile(
@@ -53,6 +59,7 @@ REPORT_FILES: tuple[ReportFile, ...] = (
         "Arrests yesterday",
         "Every cohort member arrested yesterday, whatever their division. A blank outcome is still pending.",
         order=("arrest_datetime", "custody_ref"), feed="arrests", count="arrests (all divisions)",
+        reportable_on="arrest_datetime", every_division=True,
     ),
     ReportFile(
         "court_results",
@@ -60,18 +67,21 @@ REPORT_FILES: tuple[ReportFile, ...] = (
          "result_codes", "remand_status", "next_hearing_date", "court_name", "plea", "verdict", "result_texts"),
         "Court results yesterday", "One row per offence.",
         order=("court_code", "urn", "iom_id", "offence_seq"), feed="court_results", count="court results",
+        reportable_on="hearing_date",
     ),
     ReportFile(
         "attendance",
         ("iom_id", "surname", "forenames", "agency", "record_id", "event_datetime", "appointment_type", "outcome"),
         "Appointments yesterday",
         order=("event_datetime", "agency", "record_id"), feed="attendance", count="appointments",
+        reportable_on="event_datetime",
     ),
     ReportFile(
         "status_changes",
         ("iom_id", "surname", "forenames", "agency", "record_id", "status", "event_datetime"),
         "Status changes yesterday", "Housing, education, employment and treatment changes.",
         order=("event_datetime", "agency", "record_id"), feed="attendance", count="status changes",
+        reportable_on="event_datetime",
     ),
     ReportFile(
         "releases",
@@ -79,12 +89,14 @@ REPORT_FILES: tuple[ReportFile, ...] = (
          "accommodation_on_release", "prison_name"),
         "Prison releases in the next 30 days", "From the newest release schedule received.",
         order=("release_date", "iom_id", "noms_number"), feed="prison_releases", count="releases in 30 days",
+        reportable_on="release_date",
     ),
     ReportFile(
         "reviews",
         ("iom_id", "surname", "forenames", "case_manager_agency", "next_review_due", "days_until_due"),
         "Case reviews due within 14 days", "Negative days are overdue.",
         order=("next_review_due", "iom_id"), feed="cohort", count="reviews due in 14 days",
+        reportable_on=REPORT_DAY,
     ),
     ReportFile(
         "feeds", tuple(FEED_COLUMNS), "Feeds", "Where each feed's data stands for this report.", status_column=True,
