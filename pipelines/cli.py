@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from pipelines.runlock import install_instance_settings, one_run_at_a_time
 from pipelines.settings import DATA_DIR, DEFAULT_DAGSTER_HOME, PROJECT_ROOT, apply_environment_defaults, today_in_london
 
 DEMO_DIR = DATA_DIR / "demo"
@@ -23,8 +24,7 @@ DEMO_DIR = DATA_DIR / "demo"
 def _ensure_dagster_home() -> Path:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME)))
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    install_instance_settings(home, PROJECT_ROOT / "dagster.yaml")
     return home
 
 
@@ -96,7 +96,7 @@ def run_pipeline(first: date, last: date | None = None, log_level: str = "INFO")
     Dagster, recorded in DAGSTER_HOME; what it did is read from the run's events."""
     last = last or first
     apply_environment_defaults()
-    _ensure_dagster_home()
+    home = _ensure_dagster_home()
     import dagster as dg
 
     from pipelines.definitions import DAILY_JOB, defs
@@ -107,7 +107,8 @@ def run_pipeline(first: date, last: date | None = None, log_level: str = "INFO")
     else:  # one run for the whole range: the partitioned steps loop over the dates
         which = {"tags": {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}}
     started = time.time()
-    with dg.DagsterInstance.get() as instance:
+    # The instance is opened (on a new home: its storage created) only under the lock.
+    with one_run_at_a_time(home), dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
