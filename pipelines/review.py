@@ -120,8 +120,7 @@ def pending_pairs(engine: sa.Engine, report_date: date) -> pd.DataFrame:
     """Every pair on review against a register dated on or before D, newest register per
     subject: feed, subject, file_id, row_no, register_id, reason, iom_id, match_weight,
     evidence, via.  One row per (subject, candidate member)."""
-    reg = ingest_file.alias("reg")
-    rec, records_in_force = _records_in_force(engine, report_date)
+    reg, links, in_force_at_d = _links_as_of(engine, report_date)
     q = (
         sa.select(
             record_link.c.feed,
@@ -136,6 +135,7 @@ def pending_pairs(engine: sa.Engine, report_date: date) -> pd.DataFrame:
             link_candidate.c.via,
             reg.c.file_date.label("register_date"),
         )  # fmt: skip
+        .select_from(links)
         .join(
             link_candidate,
             sa.and_(
@@ -145,9 +145,7 @@ def pending_pairs(engine: sa.Engine, report_date: date) -> pd.DataFrame:
                 link_candidate.c.row_no == record_link.c.row_no,
             ),
         )
-        .join(reg, reg.c.id == record_link.c.register_id)
-        .join(rec, rec.c.id == record_link.c.file_id)
-        .where(record_link.c.method == REVIEW, in_force(engine, "cohort", report_date).clause(reg), records_in_force)
+        .where(record_link.c.method == REVIEW, in_force_at_d)
     )
     with engine.connect() as conn:
         result = conn.execute(q)
@@ -167,20 +165,21 @@ def pending_pairs(engine: sa.Engine, report_date: date) -> pd.DataFrame:
     )
 
 
-def _records_in_force(engine: sa.Engine, report_date: date) -> tuple[sa.Alias, sa.ColumnElement[bool]]:
-    """The records' files as of D: a review list for a past date is rebuilt exactly, not
-    joined by records from files that arrived for later dates."""
-    rec = ingest_file.alias("rec")
-    clause = sa.or_(*(sa.and_(record_link.c.feed == f, in_force(engine, f, report_date).clause(rec)) for f in LINKED_FEEDS))
-    return rec, clause
+def _links_as_of(engine: sa.Engine, report_date: date) -> tuple[sa.Alias, sa.Join, sa.ColumnElement[bool]]:
+    """(register alias, record_link joined to its register and record files, condition):
+    the links a review list for D may use, judged by a register in force at D, of records
+    from files in force at D, so a list for a past date is rebuilt exactly."""
+    reg, rec = ingest_file.alias("reg"), ingest_file.alias("rec")
+    links = record_link.join(reg, reg.c.id == record_link.c.register_id).join(rec, rec.c.id == record_link.c.file_id)
+    records = sa.or_(*(sa.and_(record_link.c.feed == f, in_force(engine, f, report_date).clause(rec)) for f in LINKED_FEEDS))
+    return reg, links, sa.and_(in_force(engine, "cohort", report_date).clause(reg), records)
 
 
 def _newest_judgement(engine: sa.Engine, report_date: date) -> pd.DataFrame:
     """(feed, subject, newest_register_id): the newest register in force up to D (dated on
     or before it, or the ODBC read standing in for it) that judged each subject, whatever
     it decided."""
-    reg = ingest_file.alias("reg")
-    rec, records_in_force = _records_in_force(engine, report_date)
+    reg, links, in_force_at_d = _links_as_of(engine, report_date)
     ranked = (
         sa.select(
             record_link.c.feed,
@@ -193,9 +192,8 @@ def _newest_judgement(engine: sa.Engine, report_date: date) -> pd.DataFrame:
             )
             .label("rank"),
         )  # fmt: skip
-        .join(reg, reg.c.id == record_link.c.register_id)
-        .join(rec, rec.c.id == record_link.c.file_id)
-        .where(in_force(engine, "cohort", report_date).clause(reg), records_in_force)
+        .select_from(links)
+        .where(in_force_at_d)
         .subquery()
     )
     q = sa.select(ranked.c.feed, ranked.c.subject, ranked.c.register_id.label("newest_register_id")).where(ranked.c.rank == 1)

@@ -44,12 +44,21 @@ def _missing_files(folder: Path) -> list[str]:
     return missing
 
 
-def _unreportable(folder: Path, division: str, report_date: date, register: pd.DataFrame) -> list[str]:
-    """Section:row findings (no names) for people who may not be in this report."""
+def _read_rows(path: Path) -> list[dict[str, str]]:
+    """A section's rows; none when the file is missing (reports_complete says so)."""
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _unreportable(folder: Path, division: str, report_date: date, register: pd.DataFrame) -> tuple[list[str], int]:
+    """(section:line findings, no names, for people who may not be in this report; rows read)."""
     members = register.set_index("iom_id") if not register.empty else register
-    problems = []
+    problems, rows_read = [], 0
     for section, date_column in SECTION_DATES.items():
         rows = _read_rows(folder / CSV_FILES[section])
+        rows_read += len(rows)
         for n, row in enumerate(rows, start=2):
             iom_id = row.get("iom_id", "")
             if iom_id not in members.index:
@@ -64,7 +73,7 @@ def _unreportable(folder: Path, division: str, report_date: date, register: pd.D
                 problems.append(f"{division}/{section} line {n}: not reportable on {day}")
             elif section not in ALL_DIVISIONS_SECTIONS and m["managing_division"] != division:
                 problems.append(f"{division}/{section} line {n}: managed by another division")
-    return problems
+    return problems, rows_read
 
 
 def _report_folders(hub: HubResource, report_date: date) -> dict[str, Path]:
@@ -95,21 +104,13 @@ def only_reportable_people(
         _, register = register_in_force(warehouse.engine(), report_date)
         for division, folder in _report_folders(hub, report_date).items():
             if folder.is_dir():
-                found = _unreportable(folder, division, report_date, register)
+                found, rows = _unreportable(folder, division, report_date, register)
                 problems += [f"{report_date} {p}" for p in found]
-                rows_checked += sum(len(_read_rows(folder / CSV_FILES[s])) for s in SECTION_DATES)
+                rows_checked += rows
     return dg.AssetCheckResult(
         passed=not problems,
         metadata={"rows_checked": rows_checked, "problems": "\n".join(problems[:50]) or "none"},
     )
-
-
-def _read_rows(path: Path) -> list[dict[str, str]]:
-    """A section's rows; none when the file is missing (reports_complete says so)."""
-    if not path.is_file():
-        return []
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 def missing_cells(engine: sa.Engine, report_date: date, config: HubConfig) -> tuple[int, list[str]]:

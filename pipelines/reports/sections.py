@@ -160,18 +160,23 @@ def build_reports(engine: sa.Engine, report_date: date, config: HubConfig) -> li
     def of(division: str, frame: pd.DataFrame) -> pd.DataFrame:
         return frame[frame["managing_division"] == division] if not frame.empty else frame
 
+    content = {
+        "arrests": arrests,
+        "court_results": court,
+        "attendance": appointments,
+        "status_changes": changes,
+        "releases": releases,
+        "reviews": reviews,
+        "feeds": status.feeds,  # the same in every division
+        "providers": status.providers,
+    }
     reports = []
     for division, division_name in config.divisions.items():
-        content = {
-            "arrests": arrests,  # every member's arrests, in every division
-            "court_results": of(division, court),
-            "attendance": of(division, appointments),
-            "status_changes": of(division, changes),
-            "releases": of(division, releases),
-            "reviews": of(division, reviews),
-            "feeds": status.feeds,  # the same in every division
-            "providers": status.providers,
-        }
-        sections = {f.section: _shape(f.section, content[f.section]) for f in REPORT_FILES}
+        # Sections of people hold the division's members, but for those shown to every division.
+        sections = {
+            f.section: _shape(f.section, of(division, content[f.section]) if f.reportable_on and not f.every_division
+                              else content[f.section])
+            for f in REPORT_FILES
+        }  # fmt: skip
         reports.append(DailyReport(report_date, register_date, division, division_name, sections))
     return reports
