@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -33,6 +32,7 @@ def _demo_environment() -> None:
     os.environ["IOM_WAREHOUSE_URL"] = f"sqlite:///{DEMO_DIR / 'warehouse.sqlite'}"
     os.environ["IOM_REPORTS_DIR"] = str(DEMO_DIR / "reports")
     os.environ["IOM_REVIEW_DIR"] = str(DEMO_DIR / "review")
+    os.environ["IOM_QUALITY_DIR"] = str(DEMO_DIR / "quality")
 
 
 # Exit statuses (README, "Exit statuses").
@@ -45,6 +45,9 @@ EXIT_FEED_WARNINGS = 3  # the run succeeded, but its reports carry feed warnings
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 REPORTS_ASSET = "division_reports"
+# The hub-only pages a run lists after its reports: asset, folder setting, file.
+HUB_PAGES = (("review_list", "IOM_REVIEW_DIR", "review.html"), ("data_quality", "IOM_QUALITY_DIR", "quality.html"))
+HUB_PAGE_LABELS = {"review_list": "linking review", "data_quality": "data quality"}
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ class RunOutcome:
     feeds_judged: int = 0  # feeds.csv rows read (feeds x report dates)
     feed_warnings: list[FeedWarning] = field(default_factory=list)
     check_warnings: list[str] = field(default_factory=list)  # failed WARN checks
-    review_pages: list[Path] = field(default_factory=list)
+    hub_pages: list[tuple[str, Path]] = field(default_factory=list)  # (asset, page)
 
     @property
     def exit_status(self) -> int:
@@ -106,7 +109,6 @@ def run_pipeline(first: date, last: date | None = None, log_level: str = "INFO")
         which: dict = {"partition_key": first.isoformat()}
     else:  # one run for the whole range: the partitioned steps loop over the dates
         which = {"tags": {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}}
-    started = time.time()
     # The instance is opened (on a new home: its storage created) only under the lock.
     with one_run_at_a_time(home), dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
@@ -117,6 +119,7 @@ def run_pipeline(first: date, last: date | None = None, log_level: str = "INFO")
             **which,
         )
     outcome = RunOutcome(result.run_id, first, last, result.success)
+    materialised: set[dg.AssetKey] = set()
     for event in result.all_events:
         if event.is_step_failure:
             outcome.failures.append(f"step {event.step_key} failed: {_failure_message(event.event_specific_data)}")
@@ -131,16 +134,20 @@ def run_pipeline(first: date, last: date | None = None, log_level: str = "INFO")
                 outcome.failures.append(f"{name} failed")
         elif event.event_type_value == "ASSET_MATERIALIZATION":
             materialization = event.event_specific_data.materialization
+            materialised.add(materialization.asset_key)
             if materialization.asset_key == dg.AssetKey(REPORTS_ASSET):
                 for folder in _report_folders(materialization.metadata):
                     if folder not in outcome.folders:
                         outcome.folders.append(folder)
     _read_feed_warnings(outcome)
-    review_dir = Path(os.environ["IOM_REVIEW_DIR"])
-    for report_date in _dates(first, last):
-        page = review_dir / report_date.isoformat() / "review.html"
-        if page.is_file() and page.stat().st_mtime >= started:  # written by this run
-            outcome.review_pages.append(page)
+    # The hub-only pages of the assets this run materialised (a page whose content did not
+    # change is left as it was, so "written by this run" is the asset's, not the file's).
+    for asset, folder, name in HUB_PAGES:
+        if dg.AssetKey(asset) in materialised:
+            for report_date in _dates(first, last):
+                page = Path(os.environ[folder]) / report_date.isoformat() / name
+                if page.is_file():
+                    outcome.hub_pages.append((asset, page))
     return outcome
 
 
@@ -235,8 +242,8 @@ def print_outcome(outcome: RunOutcome) -> int:
                 print(f"  {folder / 'report.html'}")
     elif status == EXIT_FAILED:
         print("no reports were written by this run")
-    for page in outcome.review_pages:
-        print(f"linking review (hub only, never delivered): {page}")
+    for asset, page in outcome.hub_pages:
+        print(f"{HUB_PAGE_LABELS[asset]} (hub only, never delivered): {page}")
     return status
 
 
@@ -248,7 +255,7 @@ def settings_problems() -> list[str]:
     """Problems with the settings that would fail every step: better said once, plainly,
     each in one line naming the setting, before a run."""
     apply_environment_defaults()
-    from pipelines.settings import ConfigError, load_hub_config
+    from pipelines.settings import ConfigError, load_hub_config, umask_problem
     from pipelines.sources.open import InboxConfigError, open_inbox
     from warehouse.connect import WarehouseError
     from warehouse.db import open_warehouse
@@ -258,6 +265,8 @@ def settings_problems() -> list[str]:
         _first_report_date()
     except ValueError:
         problems.append(f"IOM_FIRST_REPORT_DATE: {os.environ['IOM_FIRST_REPORT_DATE']!r} is not a date (YYYY-MM-DD)")
+    if (problem := umask_problem()) is not None:
+        problems.append(problem)
     settle = os.environ["IOM_SETTLE_SECONDS"]
     if not settle.strip().isdigit():
         problems.append(f"IOM_SETTLE_SECONDS: {settle!r} is not a whole number of seconds")
@@ -410,6 +419,13 @@ def cmd_ui(args: argparse.Namespace) -> int:
         _demo_environment()
     apply_environment_defaults()
     home = _ensure_dagster_home()
+    if not (home / "history" / "runs.db").exists():  # SQLite run storage (dagster.yaml) not made yet
+        # A new home's storage is made here, once, under the CLI's lock: not by the daemon
+        # and the webserver racing each other (or an `iom-hub run` started beside them).
+        import dagster as dg
+
+        with one_run_at_a_time(home), dg.DagsterInstance.get():
+            pass
     bin_dir = Path(sys.executable).parent
     workspace = str(PROJECT_ROOT / "workspace.yaml")
     webserver = [str(bin_dir / "dagster-webserver"), "-w", workspace, "-h", args.host, "-p", str(args.port)]

@@ -20,8 +20,10 @@ from pipelines.assets.ingest import GROUP as SYNC_GROUP
 from pipelines.assets.ingest import SYNC_ASSETS
 from pipelines.assets.linking import LINK_ASSETS, review_list
 from pipelines.assets.outputs import delivered_reports, division_reports, traffic_light
+from pipelines.assets.quality import data_quality
 from pipelines.checks.ingest import SYNC_CHECKS
 from pipelines.checks.outputs import OUTPUT_CHECKS
+from pipelines.checks.quality import QUALITY_CHECKS
 from pipelines.resources import (
     HubResource,
     InboxResource,
@@ -75,8 +77,8 @@ defs = dg.Definitions(
     # importing the pipeline for each of some thirty steps costs far more than the steps.
     # A deployment with workers chooses its executor by configuration (issue 12).
     executor=dg.in_process_executor,
-    assets=[*SYNC_ASSETS, *LINK_ASSETS, division_reports, delivered_reports, traffic_light, review_list],
-    asset_checks=[*SYNC_CHECKS, *OUTPUT_CHECKS],
+    assets=[*SYNC_ASSETS, *LINK_ASSETS, division_reports, delivered_reports, traffic_light, review_list, data_quality],
+    asset_checks=[*SYNC_CHECKS, *OUTPUT_CHECKS, *QUALITY_CHECKS],
     jobs=[daily_pipeline, inbox_sync],
     schedules=[morning_report(DAILY_JOB, _config.report_at), feed_arrivals(SYNC_JOB, _config)],
     sensors=[*inbox_sensors(DAILY_JOB), *alert_sensors([DAILY_JOB, SYNC_JOB])],
@@ -96,6 +98,7 @@ defs = dg.Definitions(
             config_path=dg.EnvVar("IOM_CONFIG"),
             reports_dir=dg.EnvVar("IOM_REPORTS_DIR"),
             review_dir=dg.EnvVar("IOM_REVIEW_DIR"),
+            quality_dir=dg.EnvVar("IOM_QUALITY_DIR"),
         ),
     },
 )

@@ -119,6 +119,22 @@ def _blank(s: pd.Series) -> pd.Series:
     return s.isna() | (s.astype("string").str.strip() == "")
 
 
+def _after_file_date(column: str, formats: tuple[str, ...]) -> RowRule:
+    """A date (of birth, of an arrest) cannot be later than the file that reports it."""
+
+    def check(df: pd.DataFrame) -> pd.Series:
+        parsed = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+        for fmt in formats:
+            parsed = parsed.fillna(pd.to_datetime(df[column], format=fmt, errors="coerce"))
+        return ~(parsed.dt.normalize() > pd.to_datetime(df["__file_date__"]))
+
+    return RowRule(f"{column} is after the file's date", check)
+
+
+ISO_DATE = ("%Y-%m-%d",)
+UK_DATE = ("%d/%m/%Y",)
+UK_TIMESTAMP = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")
+
 DIVISION_COLUMN_VALUES: tuple[str, ...] = ()  # divisions are configuration (hub.yaml), checked at load
 AGENCIES = ("POLICE", "PROBATION", "YOS", "DIP", "NON_STATUTORY")
 PERSON_COLUMNS = (
@@ -176,6 +192,7 @@ COHORT = Feed(
             "selected_on is after the snapshot's date",
             lambda df: ~(pd.to_datetime(df["selected_on"], errors="coerce") > pd.to_datetime(df["__file_date__"])),
         ),
+        _after_file_date("date_of_birth", ISO_DATE),
         RowRule(
             "iom_id is not unique within the snapshot",
             # Within a snapshot: several files may be validated together.
@@ -201,8 +218,8 @@ ARRESTS = Feed(
     key=("custody_ref",),
     subject_key=("custody_ref",),
     encoding="cp1252",
-    date_format="%d/%m/%Y",
-    datetime_formats=("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S"),
+    date_format=UK_DATE[0],
+    datetime_formats=UK_TIMESTAMP,
     event_date_column="arrest_datetime",
     columns=(
         Column("custody_ref", required=True),
@@ -219,6 +236,7 @@ ARRESTS = Feed(
         Column("outcome_datetime", ColType.DATETIME),
         Column("next_court_date", ColType.DATE),
     ),
+    row_rules=(_after_file_date("date_of_birth", UK_DATE), _after_file_date("arrest_datetime", UK_TIMESTAMP)),
 )
 
 REMAND_STATUSES = ("CB", "UB", "PR", "LA", "SA", "NA")
@@ -255,6 +273,7 @@ COURT_RESULTS = Feed(
         Column("next_hearing_date", ColType.DATE),
         Column("next_hearing_court"),
     ),
+    row_rules=(_after_file_date("date_of_birth", ISO_DATE),),
 )
 
 PRISON_RELEASES = Feed(
@@ -283,6 +302,7 @@ PRISON_RELEASES = Feed(
         _id("release_postcode", IdKind.POSTCODE),
         Column("licence_expiry_date", ColType.DATE),
     ),
+    row_rules=(_after_file_date("date_of_birth", ISO_DATE),),
 )
 
 ATTENDANCE_AGENCIES = ("PROBATION", "YOS", "DIP", "HOUSING", "ETE", "NON_STATUTORY")
@@ -330,6 +350,7 @@ ATTENDANCE = Feed(
         ),  # fmt: skip
     ),
     row_rules=(
+        _after_file_date("date_of_birth", ISO_DATE),
         RowRule(
             "outcome is required for an APPOINTMENT",
             lambda df: ~((df["record_type"] == "APPOINTMENT") & _blank(df["outcome"])),

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from pipelines.feeds import Feed
 from pipelines.filenames import FileName, is_in_progress, parse_name
-from pipelines.parsing import LOC, ROW, FileRejected, RawTable, read_table
+from pipelines.parsing import LOC, MAX_FILE_BYTES, ROW, FileRejected, RawTable, check_size, read_table
 from pipelines.sources.base import Inbox, InboxFile
 from pipelines.sources.odbc import ViewRead
 from pipelines.validation import Validated, validate_files
@@ -108,8 +108,7 @@ def ingest_feed(
         if known is not None and known["size"] == f.size and known["mtime"] == f.mtime:
             outcome.files_unchanged += 1
             continue
-        data = inbox.read_bytes(f)
-        sha = hashlib.sha256(data).hexdigest()
+        data, sha = _read(inbox, f)
         if known is not None and known["sha256"] == sha:
             _touch(engine, known["id"], f)  # same bytes, new listing: nothing else changes
             outcome.files_unchanged += 1
@@ -119,6 +118,15 @@ def ingest_feed(
     for batch in _batches(arrivals):
         _load_batch(engine, inbox, feed, batch, report_date, outcome, divisions)
     return outcome
+
+
+def _read(inbox: Inbox, f: InboxFile) -> tuple[bytes, str]:
+    """The file's bytes and their sha256; a file listed as too big is never read (it could
+    exhaust memory), so it is known by its size instead and refused in _load_batch."""
+    if f.size > MAX_FILE_BYTES:
+        return b"", hashlib.sha256(f"unread: {f.size} bytes".encode()).hexdigest()
+    data = inbox.read_bytes(f)
+    return data, hashlib.sha256(data).hexdigest()
 
 
 # New files are validated together (per-file overheads dominate for small files) but in
@@ -151,6 +159,7 @@ def _load_batch(
     problems: dict[str, FileRejected] = {}
     for f, name, data, _, _ in batch:
         try:
+            check_size(f.size)
             table = read_table(feed, f.name, data)
         except FileRejected as exc:
             problems[f.name] = FileRejected(name.problem) if name.problem else exc  # the name is the first fault

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import sqlalchemy as sa
+from pydantic import PrivateAttr
 
 from pipelines.delivery import LocalOutbox, SftpOutbox, open_outbox
 from pipelines.settings import DATA_DIR, HubConfig, load_hub_config
 from pipelines.sources import Inbox, open_inbox
 from warehouse.connect import WarehouseError
 from warehouse.db import open_warehouse, upgrade_or_explain
+from warehouse.lock import writer_lock
 
 # A warehouse server that cannot be reached even after the connection's own retries
 # (IOM_DB_RETRIES): Dagster tries the step again this many times, this far apart.
@@ -24,22 +28,43 @@ WAREHOUSE_RETRY_WAIT = 120
 @cache
 def _engine(url: str) -> sa.Engine:
     # The same checks as the CLI's preflight; only the project's own data folder is created.
-    engine = open_warehouse(url, owned_folder=DATA_DIR)
-    upgrade_or_explain(engine)  # the schema is always at the newest migration before anything reads it
-    return engine
+    return open_warehouse(url, owned_folder=DATA_DIR)
 
 
 class WarehouseResource(dg.ConfigurableResource):
     """The cohort warehouse (SQLAlchemy URL; SQLite by default, PostgreSQL in production).
 
-    A wrong URL fails the step with the one-line message `iom-hub` gives; an unreachable
-    server is retried by Dagster (WAREHOUSE_RETRIES times, WAREHOUSE_RETRY_WAIT seconds apart)."""
+    In a run, the first use takes the warehouse's writer lock (warehouse/lock.py) and holds
+    it to the end of the run, so runs for the same warehouse take turns; then the schema is
+    brought to the newest migration before anything reads it.  A wrong URL fails the step
+    with the one-line message `iom-hub` gives; an unreachable server is retried by Dagster
+    (WAREHOUSE_RETRIES times, WAREHOUSE_RETRY_WAIT seconds apart)."""
 
     url: str
+    _run: ExitStack | None = PrivateAttr(default=None)  # what the run holds until its end
+    _log: Any = PrivateAttr(default=None)
+    _ready: bool = PrivateAttr(default=False)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._run, self._log = ExitStack(), context.log
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._run is not None:
+            self._run.close()
+
+    def _waiting(self) -> None:
+        if self._log is not None:
+            self._log.info("Another run is writing to the warehouse: waiting for it to finish.")
 
     def engine(self) -> sa.Engine:
         try:
-            return _engine(self.url)
+            engine = _engine(self.url)
+            if not self._ready:
+                if self._run is not None:
+                    self._run.enter_context(writer_lock(engine, self._waiting))
+                upgrade_or_explain(engine)
+                self._ready = True
+            return engine
         except WarehouseError as exc:
             if exc.transient:
                 raise dg.RetryRequested(max_retries=WAREHOUSE_RETRIES, seconds_to_wait=WAREHOUSE_RETRY_WAIT) from exc
@@ -105,11 +130,12 @@ class OutboxResource(SftpAuth):
 
 class HubResource(dg.ConfigurableResource):
     """Hub configuration (divisions, feed due times, KPI matrix, linking thresholds), the
-    reports folder and the hub-only review folder."""
+    reports folder and the hub-only review and data-quality folders."""
 
     config_path: str
     reports_dir: str
     review_dir: str
+    quality_dir: str
 
     def config(self) -> HubConfig:
         return load_hub_config(self.config_path)
@@ -119,3 +145,6 @@ class HubResource(dg.ConfigurableResource):
 
     def review_path(self) -> Path:
         return Path(self.review_dir)
+
+    def quality_path(self) -> Path:
+        return Path(self.quality_dir)

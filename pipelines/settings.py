@@ -22,9 +22,13 @@ DEFAULTS: dict[str, str] = {
     "IOM_WAREHOUSE_URL": f"sqlite:///{DATA_DIR / 'warehouse.sqlite'}",
     "IOM_REPORTS_DIR": str(DATA_DIR / "reports"),
     "IOM_REVIEW_DIR": str(DATA_DIR / "review"),  # hub only: never under the reports or the outbox
+    "IOM_QUALITY_DIR": str(DATA_DIR / "quality"),  # hub only, likewise
     "IOM_CONFIG": str(PROJECT_ROOT / "config" / "hub.yaml"),
     "IOM_SETTLE_SECONDS": "5",
     "IOM_FIRST_REPORT_DATE": "2025-01-01",
+    # Files the hub creates (reports, hub-only pages, the SQLite warehouse) are for the
+    # hub's owner and group only: criminal-offence personal data (CONTRACT, background).
+    "IOM_UMASK": "007",
 }
 
 
@@ -54,6 +58,21 @@ def apply_environment_defaults() -> None:
         os.environ.setdefault(name, value)
     for name in OPTIONAL:
         os.environ.setdefault(name, "")
+    # An unusable IOM_UMASK gives way to the default, owner and group only;
+    # the CLI's preflight says so in one line (umask_problem).
+    usable = umask_problem() is None
+    os.umask(int(os.environ["IOM_UMASK"] if usable else DEFAULTS["IOM_UMASK"], 8))
+
+
+def umask_problem() -> str | None:
+    """IOM_UMASK must be an octal mask that at least keeps others out (e.g. 007, 027, 077)."""
+    text = os.environ.get("IOM_UMASK", DEFAULTS["IOM_UMASK"])
+    if not re.fullmatch(r"0?[0-7]{3}", text.strip()):
+        return f"IOM_UMASK: {text!r} is not an octal file-mode mask such as 007 or 027"
+    mask = int(text, 8)
+    if mask & 0o007 != 0o007:
+        return f"IOM_UMASK: {text!r} would let users outside the hub's group read personal data (the last digit must be 7)"
+    return None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from pipelines.feeds import ColType, Column, Feed
-from pipelines.identifiers import invalid_mask, normalise_series
+from pipelines.identifiers import IdKind, invalid_mask, normalise_series
 from pipelines.identities import derived_identities
 from pipelines.parsing import LOC, ROW, FileRejected, RawTable
 
@@ -65,8 +65,18 @@ def _parses(formats: tuple[str, ...]):
     return check
 
 
+# C0 and C1 control characters other than tab, line feed and carriage return (a quoted
+# CSV field may span lines).  Nobody types them: they mark a damaged file, and NUL cannot
+# be stored in a PostgreSQL text column at all.
+_CONTROL = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+
+
+def _no_control_characters(s: pd.Series) -> pd.Series:
+    return ~s.astype(object).str.contains(_CONTROL, regex=True, na=False).astype(bool)
+
+
 def _column_checks(feed: Feed, col: Column, divisions: frozenset[str] | None) -> list[pa.Check]:
-    checks: list[pa.Check] = []
+    checks: list[pa.Check] = [pa.Check(_no_control_characters, name="contains a control character")]
     if col.type is ColType.DATE:
         human = feed.date_format.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD")
         checks.append(pa.Check(_parses(_formats(feed, col)), name=f"not a valid date ({human})"))
@@ -77,7 +87,29 @@ def _column_checks(feed: Feed, col: Column, divisions: frozenset[str] | None) ->
     elif col.type is ColType.ENUM:
         allowed = set(col.values)
         checks.append(pa.Check(lambda s: s.isin(allowed) | s.isna(), name=f"not one of {', '.join(col.values)}"))
+    elif col.type is ColType.IDENTIFIER and col.required and col.id_kind is not None:
+        # An invalid identifier is treated as absent (CONTRACT section 2); a required one
+        # absent leaves the row without its key, so the row cannot load.
+        checks.append(pa.Check(_valid_identifier(col.id_kind), name=f"not a valid {col.id_kind.value}, and it is required"))
     return checks
+
+
+# The warehouse stores identifiers as String(64) (warehouse/schema.py): none is longer,
+# and a longer value would not fit a PostgreSQL column.
+ID_WIDTH = 64
+
+
+def _normalised(kind: IdKind, values: pd.Series, reference: date) -> pd.Series:
+    normalised = normalise_series(kind, values, reference)
+    return normalised.where(normalised.isna() | (normalised.astype("string").str.len() <= ID_WIDTH), None)
+
+
+def _valid_identifier(kind: IdKind):  # type: ignore[no-untyped-def]
+    def check(s: pd.Series) -> pd.Series:
+        # The reference date only sets a short PNC year's century, never validity.
+        return ~invalid_mask(s, _normalised(kind, s, date.today()))
+
+    return check
 
 
 @cache
@@ -208,7 +240,7 @@ def _typed(feed: Feed, good: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             out[col.name] = _parse(values, _formats(feed, col))
         elif col.type is ColType.IDENTIFIER and col.id_kind is not None:
             kind = col.id_kind
-            normalised = each_reference(values, lambda v, ref, k=kind: normalise_series(k, v, ref))
+            normalised = each_reference(values, lambda v, ref, k=kind: _normalised(k, v, ref))
             finding(invalid_mask(values, normalised), col.name, f"not a valid {kind.value} (format or check letter)")
             out[col.name] = normalised
         else:

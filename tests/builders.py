@@ -78,3 +78,15 @@ class Inbox:
             parts.append("</Case>")
         parts.append("</CourtResults>")
         return self._write("court_results", f"court_results_{court}_{hearing:%Y%m%d}.xml", "\n".join(parts).encode(), arrived)
+
+
+def hub_settings(root: Path, inbox: Path) -> dict[str, str]:
+    """The settings of a hub whose warehouse and output folders are all under ``root``."""
+    return {
+        "IOM_INBOX": str(inbox),
+        "IOM_WAREHOUSE_URL": f"sqlite:///{root / 'warehouse.sqlite'}",
+        "IOM_REPORTS_DIR": str(root / "reports"),
+        "IOM_REVIEW_DIR": str(root / "review"),
+        "IOM_QUALITY_DIR": str(root / "quality"),
+        "IOM_SETTLE_SECONDS": "0",
+    }

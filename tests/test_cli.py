@@ -36,6 +36,7 @@ def hub_env(hub, tmp_path: Path) -> dict[str, str]:
         "IOM_WAREHOUSE_URL": str(hub.engine.url),
         "IOM_REPORTS_DIR": str(hub.reports_dir),
         "IOM_REVIEW_DIR": str(hub.root / "review"),
+        "IOM_QUALITY_DIR": str(hub.root / "quality"),
         "IOM_SETTLE_SECONDS": "0",
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
     }

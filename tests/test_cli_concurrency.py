@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
+from tests.conftest import BOTH_WAREHOUSES
 from tests.test_cli import IOM_HUB, ROOT, D, every_feed_on_time, hub_env, run_cli
 
 
@@ -38,3 +39,27 @@ def test_two_runs_started_together_on_a_new_hub_both_succeed(hub, tmp_path: Path
     engine.dispose()
     files = [p.name for p in hub.inbox.root.rglob("*") if p.is_file()]
     assert sorted(names) == sorted(files)
+
+
+@BOTH_WAREHOUSES
+def test_two_machines_running_the_same_day_on_one_warehouse_take_turns(hub, tmp_path: Path):
+    """Two hubs with their own DAGSTER_HOME (two machines, or the UI's instance and a
+    colleague's shell) sharing one warehouse: the second to reach it waits for the first
+    (warehouse/lock.py), and both succeed with each file loaded once."""
+    import os
+
+    every_feed_on_time(hub.inbox)
+    runs = []
+    for machine in ("one", "two"):
+        env = {**os.environ, **hub_env(hub, tmp_path), "DAGSTER_HOME": str(tmp_path / machine / "dagster_home"),
+               "IOM_WAREHOUSE_URL": hub.engine.url.render_as_string(hide_password=False)}  # fmt: skip
+        command = [str(IOM_HUB), "run", "--date", D.isoformat(), "--verbose"]
+        runs.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT))
+    outputs = [r.communicate(timeout=900)[0] for r in runs]
+    assert [r.returncode for r in runs] == [0, 0], outputs
+    assert all("Traceback" not in out for out in outputs)
+    waited = [out for out in outputs if "Another run is writing to the warehouse: waiting for it to finish." in out]
+    assert len(waited) == 1  # started together, they overlapped: one waited for the other
+    with hub.engine.connect() as conn:
+        names = [r.name for r in conn.execute(sa.text("SELECT name FROM ingest_file"))]
+    assert sorted(names) == sorted(p.name for p in hub.inbox.root.rglob("*") if p.is_file())

@@ -46,6 +46,7 @@ def env(tmp_path: Path) -> dict[str, str]:
         "IOM_INBOX": str(tmp_path / "inbox"),
         "IOM_REPORTS_DIR": str(tmp_path / "reports"),
         "IOM_REVIEW_DIR": str(tmp_path / "review"),
+        "IOM_QUALITY_DIR": str(tmp_path / "quality"),
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
     }
 

@@ -22,6 +22,7 @@ def env(hub, monkeypatch):
     monkeypatch.setenv("IOM_WAREHOUSE_URL", str(hub.engine.url))
     monkeypatch.setenv("IOM_REPORTS_DIR", str(hub.reports_dir))
     monkeypatch.setenv("IOM_REVIEW_DIR", str(hub.root / "review"))
+    monkeypatch.setenv("IOM_QUALITY_DIR", str(hub.root / "quality"))
     monkeypatch.setenv("IOM_SETTLE_SECONDS", "0")
     return hub
 
@@ -33,7 +34,7 @@ def test_definitions_load_without_deprecation_warnings():
         "print(len(list(d.defs.resolve_asset_graph().get_all_asset_keys())))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1])
-    assert int(out.stdout.strip()) == 5 * 2 + 4 + 3 + 1  # ledger and rows per feed, links, products, review list
+    assert int(out.stdout.strip()) == 5 * 2 + 4 + 3 + 2  # ledger and rows per feed, links, products, review list, data quality
 
 
 def test_dagster_validates_the_workspace():
@@ -69,7 +70,7 @@ def test_a_run_materialises_everything_with_counts_and_no_personal_data(env):
         "ledger/cohort", "ledger/arrests", "ledger/court_results", "ledger/prison_releases", "ledger/attendance",
         "cohort_member", "arrest_row", "court_result_row", "prison_release_row", "attendance_row",
         "record_link/arrests", "record_link/court_results", "record_link/attendance", "record_link/prison_releases",
-        "division_reports", "delivered_reports", "traffic_light", "review_list",
+        "division_reports", "delivered_reports", "traffic_light", "review_list", "data_quality",
     }  # fmt: skip
     linked = next(m for m in materialisations if m.asset_key.to_user_string() == "record_link/arrests").metadata
     assert {k: linked[k].value for k in ("records", "by_identifier", "by_details", "to_review", "not_linked")} == {
@@ -84,12 +85,17 @@ def test_a_run_materialises_everything_with_counts_and_no_personal_data(env):
     assert arrests.metadata["dagster/row_count"].value == 1  # one file in the ledger
     rows = next(m for m in materialisations if m.asset_key.to_user_string() == "arrest_row")
     assert rows.metadata["dagster/row_count"].value == 2
+    quality = next(m for m in materialisations if m.asset_key.to_user_string() == "data_quality").metadata
+    assert (quality["arrests_rows_quarantined"].value, quality["cohort_rows_quarantined"].value) == (1, 0)
+    assert (hub.root / "quality" / D.isoformat() / "quality.html").exists()
     checks = {
         (e.event_specific_data.asset_key.to_user_string(), e.event_specific_data.check_name): e.event_specific_data
         for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
     }
-    assert len(checks) == 5 * 3 + 3  # rows_reconcile, schema_valid, on_time per feed; the products' three
+    # rows_reconcile, schema_valid, on_time per feed; the products' three; Great Expectations'
+    # quality per feed and link_share per linked feed.
+    assert len(checks) == 5 * 3 + 3 + 5 + 4
     late = {asset for (asset, name), c in checks.items() if not c.passed}
     # Two feeds owed this report a file and never sent one: their on_time checks warn. Court
     # results never came either, but no court sits on Sunday: nothing was owed on a Monday.

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from pipelines.synth import generate
+from tests.builders import hub_settings
 from tests.model_links import model_links
 from tests.oracle import (
     Truth,
@@ -70,13 +71,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):
     shutil.copytree(summary.inbox, inbox)
     for r in truth.raw["redeliveries"]:
         shutil.copy2(summary.out_dir / r["original"], inbox / r["feed"] / r["name"])
-    env = {
-        "IOM_INBOX": str(inbox),
-        "IOM_WAREHOUSE_URL": f"sqlite:///{root / 'warehouse.sqlite'}",
-        "IOM_REPORTS_DIR": str(root / "reports"),
-        "IOM_REVIEW_DIR": str(root / "review"),
-        "IOM_SETTLE_SECONDS": "0",
-    }
+    env = hub_settings(root, inbox)
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)

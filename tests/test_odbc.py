@@ -537,7 +537,10 @@ def test_the_database_down_is_transient_and_leaves_the_warehouse_as_it_was(hub, 
     inbox = InboxResource(location=str(hub.inbox.root), settle_seconds=0)
     source = OdbcResource(cohort=pg_db.odbc)
     hub_config = HubResource(
-        config_path=str(PROJECT_ROOT / "config" / "hub.yaml"), reports_dir=str(hub.reports_dir), review_dir=str(hub.review_dir)
+        config_path=str(PROJECT_ROOT / "config" / "hub.yaml"),
+        reports_dir=str(hub.reports_dir),
+        review_dir=str(hub.review_dir),
+        quality_dir=str(hub.root / "quality"),
     )
     pg_db.feed_view("cohort", MEMBERS)
     assert _ingest(hub.engine, COHORT, today, inbox, source, hub_config).files_loaded == 1  # an earlier good read
@@ -574,6 +577,7 @@ def dagster_env(hub, pg_db, monkeypatch):
     monkeypatch.setenv("IOM_WAREHOUSE_URL", str(hub.engine.url))
     monkeypatch.setenv("IOM_REPORTS_DIR", str(hub.reports_dir))
     monkeypatch.setenv("IOM_REVIEW_DIR", str(hub.root / "review"))
+    monkeypatch.setenv("IOM_QUALITY_DIR", str(hub.root / "quality"))
     monkeypatch.setenv("IOM_SETTLE_SECONDS", "0")
     monkeypatch.setenv("IOM_COHORT_ODBC", pg_db.odbc)
     monkeypatch.setenv("IOM_ARRESTS_ODBC", "")  # unset

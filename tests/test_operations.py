@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from pipelines.synth import generate
+from tests.builders import hub_settings
 
 D = date(2026, 11, 23)
 FIRST = D - timedelta(days=2)
@@ -27,13 +28,7 @@ def _instance() -> dg.DagsterInstance:
 
 
 def _env(mp: pytest.MonkeyPatch, root: Path, inbox: Path) -> None:
-    for k, v in {
-        "IOM_INBOX": str(inbox),
-        "IOM_WAREHOUSE_URL": f"sqlite:///{root / 'warehouse.sqlite'}",
-        "IOM_REPORTS_DIR": str(root / "reports"),
-        "IOM_REVIEW_DIR": str(root / "review"),
-        "IOM_SETTLE_SECONDS": "0",
-    }.items():
+    for k, v in hub_settings(root, inbox).items():
         mp.setenv(k, v)
 
 
@@ -179,7 +174,7 @@ def test_the_arrival_schedule_checks_the_feeds_after_they_are_due():
     assert "06:00" in request.tags["iom/reason"]
     job = defs.resolve_job_def(SYNC_JOB)
     checks = {k.name for k in job.asset_layer.asset_graph.asset_check_keys}
-    assert checks == {"rows_reconcile", "schema_valid", "on_time"}
+    assert checks == {"rows_reconcile", "schema_valid", "on_time", "quality"}  # quality: the feeds' Great Expectations suites
 
 
 def test_an_asset_backfill_from_the_ui_gives_the_traffic_light_its_last_date():

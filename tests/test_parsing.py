@@ -426,3 +426,59 @@ def test_court_xml_declared_encoding_is_honoured():
     raw = read_table(COURT_RESULTS, "court_results_B13HT_20261119.xml", data)
     assert list(raw.frame["surname"]) == ["Ó Briain"]
     assert list(raw.frame["forenames"]) == ["Siobhán"]
+
+
+# =========================================================================== untrusted input (issue 8)
+# The table of malformed files is tests/corpus/cases.py; these pin the helpers it relies on.
+
+
+def test_size_limit_is_checked_before_reading():
+    from pipelines.parsing import MAX_FILE_BYTES, check_size
+
+    check_size(MAX_FILE_BYTES)
+    with pytest.raises(FileRejected) as exc:
+        check_size(MAX_FILE_BYTES + 1)
+    assert "over the 256 MiB limit" in exc.value.reason and "not read" in exc.value.reason
+
+
+def test_zip_bomb_refused_from_its_directory_without_inflating():
+    from tests.corpus.make import zip_bomb
+
+    data = zip_bomb()
+    started = time.perf_counter()
+    with pytest.raises(FileRejected) as exc:
+        read_table(PRISON_RELEASES, "prison_releases_20261120.xlsx", data)
+    assert time.perf_counter() - started < 2  # inflating a GiB would take far longer
+    assert "zip bomb" in exc.value.reason
+
+
+def test_xlsx_first_visible_sheet_is_the_feed():
+    wb = Workbook()
+    wb.active.title = "Lookup"
+    wb.active.append(["code"])
+    wb.active.sheet_state = "hidden"
+    ws = wb.create_sheet("Releases")
+    ws.append(["noms_number", "surname"])
+    ws.append(["A1234BC", "Ng"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    raw = read_table(PRISON_RELEASES, "prison_releases_20261120.xlsx", buf.getvalue())
+    assert raw.columns == ["noms_number", "surname"]
+    assert list(raw.frame["noms_number"]) == ["A1234BC"]
+
+
+def test_blank_header_names_are_unnamed_columns_not_duplicates():
+    raw = csv_table(COHORT, "iom_id,,surname,\nLDS-000001,x,Ng,y\n")
+    assert raw.columns == ["iom_id", "unnamed_2", "surname", "unnamed_4"]
+    with pytest.raises(FileRejected, match="more than once"):
+        csv_table(COHORT, "iom_id,surname,Surname\nLDS-000001,Ng,Ng\n")
+
+
+def test_cp1252_feed_written_as_utf8_is_read_as_utf8_and_mixed_is_refused():
+    utf8 = "custody_ref,forenames\nC1,Zoë\nC2,Siobhán\n".encode()
+    raw = read_table(ARRESTS, "niche_arrests_20261120_063000.csv", utf8)
+    assert list(raw.frame["forenames"]) == ["Zoë", "Siobhán"]
+    mixed = "custody_ref,forenames\nC1,Zoë\n".encode() + "C2,Siobhán\n".encode("cp1252")
+    with pytest.raises(FileRejected) as exc:
+        read_table(ARRESTS, "niche_arrests_20261120_063000.csv", mixed)
+    assert "line 2 is UTF-8 but line 3 is not" in exc.value.reason and "Siobh" not in exc.value.reason

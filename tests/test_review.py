@@ -34,6 +34,7 @@ def loop(hub, monkeypatch):
     ])  # fmt: skip
     monkeypatch.setenv("IOM_WAREHOUSE_URL", hub.engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("IOM_REVIEW_DIR", str(hub.review_dir))
+    monkeypatch.setenv("IOM_QUALITY_DIR", str(hub.root / "quality"))
     hub.run(D)
     return hub
 

@@ -217,6 +217,7 @@ def test_a_read_only_account_carries_on_read_only(box: RemoteBox, hub):
     box.builder().attendance("DIP", date(2026, 11, 22), [])
     box.hand_over()
     os.chown(box.local / "attendance", 0, 0)  # the user may read this folder, not change it
+    os.chmod(box.local / "attendance", 0o755)  # (said outright: the test process's umask is the hub's, 007)
     inbox = box.inbox(IOM_SFTP_MOVE_PROCESSED="yes")
     try:
         assert ingest_feed(hub.engine, inbox, FEEDS["attendance"], D, settle_seconds=0).files_loaded == 1

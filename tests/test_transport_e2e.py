@@ -101,6 +101,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, sftp_server, postgres_server
         "IOM_WAREHOUSE_URL": f"sqlite:///{root / 'warehouse.sqlite'}",
         "IOM_REPORTS_DIR": str(root / "reports"),
         "IOM_REVIEW_DIR": str(root / "review"),
+        "IOM_QUALITY_DIR": str(root / "quality"),
         "IOM_SETTLE_SECONDS": "0",
     }
     engine = sa.create_engine(env["IOM_WAREHOUSE_URL"])
@@ -129,7 +130,9 @@ def test_the_run_succeeds_with_all_checks_passing(world):
     result = world["result"]
     assert result.success, [e.event_specific_data for e in result.get_step_failure_events()]
     checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    assert len(checks) == 5 * 3 + 3  # per feed rows_reconcile, schema_valid, on_time; the products' three
+    assert (
+        len(checks) == 5 * 3 + 3 + 5 + 4
+    )  # per feed rows_reconcile, schema_valid, on_time; the products' three; GX quality per feed, link_share per linked feed
     assert all(c.passed for c in checks if c.severity == dg.AssetCheckSeverity.ERROR)
 
 

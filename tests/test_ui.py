@@ -20,6 +20,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,6 +69,7 @@ class UiHub:
     location: Location | None
     inbox: Path
     report_date: date
+    env: dict[str, str]
     daily_run: str | None = None
 
 
@@ -90,6 +93,7 @@ def hub_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiHub]:
         "IOM_WAREHOUSE_URL": f"sqlite:///{root / 'warehouse.sqlite'}",
         "IOM_REPORTS_DIR": str(root / "reports"),
         "IOM_REVIEW_DIR": str(root / "review"),
+        "IOM_QUALITY_DIR": str(root / "quality"),
         "IOM_CONFIG": str(ROOT / "config" / "hub.yaml"),
         "IOM_SETTLE_SECONDS": "0",
         "IOM_FIRST_REPORT_DATE": summary.first_date.isoformat(),
@@ -97,7 +101,9 @@ def hub_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiHub]:
     ui = DagsterUi.start(home=home, log_path=root / "iom-hub-ui.log", env=env)
     try:
         ui.wait_until_ready(timeout=600)
-        yield UiHub(ui=ui, location=None, inbox=Path(summary.inbox), report_date=report_date)
+        yield UiHub(
+            ui=ui, location=None, inbox=Path(summary.inbox), report_date=report_date, env={**env, "DAGSTER_HOME": str(home)}
+        )
     finally:
         ui.stop()  # nothing to do if the last test stopped it
 
@@ -208,6 +214,36 @@ def test_a_sensor_turned_on_requests_a_run_for_a_file_dropped_in_the_inbox(hub_u
     partitions = {run["tags"].get(PARTITION_TAG) for run in requested}
     assert partitions and partitions <= {d.isoformat() for d in (file_date, file_date + timedelta(days=1), today) if d <= today}
     assert all(run["tags"].get("dagster/run_key", "").startswith("arrests:") for run in requested)
+
+
+def test_a_cli_run_and_a_ui_run_for_the_same_day_at_once_take_turns_and_both_succeed(hub_ui: UiHub) -> None:
+    """The data team's morning: someone launches the day from the UI while a colleague
+    types `iom-hub run` for it.  The second to reach the warehouse waits for the first
+    (warehouse/lock.py); both succeed; Dagster's storage and the warehouse stay whole."""
+    import sqlalchemy as sa
+
+    ui = hub_ui.ui
+    location = hub_ui.location or load_location(ui)
+    partition = hub_ui.report_date.isoformat()
+    cli = subprocess.Popen([str(Path(sys.executable).with_name("iom-hub")), "run", "--date", partition, "--verbose"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+                           env={**os.environ, **hub_ui.env})  # fmt: skip
+    run_id = launch_run(ui, location, DAILY_JOB, {PARTITION_TAG: partition})
+    out, _ = cli.communicate(timeout=900)
+    status = wait_for_run(ui, run_id, timeout=900)
+    events = run_events(ui, run_id)
+    assert cli.returncode in (0, 3), out  # 3: the generated inbox has late files
+    assert status == "SUCCESS", "\n\n".join(failures(events)) or ui.log_tail()
+    waited = "Another run is writing to the warehouse: waiting for it to finish."
+    assert waited in out or any(waited in (e.get("message") or "") for e in events)
+
+    engine = sa.create_engine(hub_ui.env["IOM_WAREHOUSE_URL"])
+    with engine.connect() as conn:
+        twice = conn.execute(sa.text("SELECT name FROM ingest_file WHERE is_current GROUP BY feed, name HAVING count(*) > 1"))
+        assert twice.fetchall() == []
+    engine.dispose()
+    # Dagster's storage is still usable: the runs are listed, the CLI's among them.
+    assert {r["runId"] for r in runs(ui, job=DAILY_JOB)} >= {run_id}
 
 
 def test_a_screenshot_of_the_asset_graph(hub_ui: UiHub, capsys: pytest.CaptureFixture[str]) -> None:

@@ -466,3 +466,28 @@ def test_court_results_validate_and_keep_counts():
     assert "remand_status" in reasons(v)[1] and "ZZ" not in reasons(v)[1]
     assert_counts(raw, v)
     assert v.rows_in == 4
+
+
+# --------------------------------------------------------------------------- bad input (issue 8)
+
+
+def test_invalid_required_identifier_quarantines_the_row_instead_of_failing_the_load():
+    raw, v = cohort([member(), member(iom_id="LDS-12")])
+    assert len(v.rows) == 1 and v.findings.empty
+    assert reasons(v) == ["iom_id: not a valid iom_id, and it is required"]
+    assert_counts(raw, v)
+
+
+def test_control_characters_quarantine_the_row_but_newlines_in_a_field_do_not():
+    raw, v = cohort([member(surname="Ng\x00Smith"), member(iom_id="LDS-000002", deselection_reason="two\nlines\ttab")])
+    assert list(v.quarantined[LOC]) == ["2"]
+    assert reasons(v) == ["surname: contains a control character"]
+    assert list(v.rows["deselection_reason"]) == ["two\nlines\ttab"]
+    assert_counts(raw, v)
+
+
+def test_born_after_the_file_date_is_quarantined_but_1899_loads():
+    raw, v = cohort([member(date_of_birth="2026-11-21"), member(iom_id="LDS-000002", date_of_birth="1899-12-31")])
+    assert reasons(v) == ["date_of_birth is after the file's date"]
+    assert [str(d) for d in v.rows["date_of_birth"]] == ["1899-12-31"]
+    assert_counts(raw, v)

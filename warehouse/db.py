@@ -25,6 +25,7 @@ from warehouse.connect import (
     parse_url,
     safe,
 )
+from warehouse.lock import migration_lock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -86,6 +87,7 @@ def upgrade(engine: sa.Engine) -> None:
     """Apply every pending migration (idempotent)."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
+        migration_lock(conn)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

@@ -12,6 +12,7 @@ from pipelines.link_store import purge_stale
 from pipelines.linkage.measurement import MEASURED_PATH
 from pipelines.linking import LINKED_BY_DECISION, LINKED_BY_DETAILS, LINKED_BY_ID, NOT_LINKED, REVIEW
 from pipelines.partitions import ONE_RUN_FOR_A_RANGE, partition_dates, report_dates
+from pipelines.reports.publish import PublishError
 from pipelines.reports.review_page import review_items, write_review_page
 from pipelines.resources import HubResource, WarehouseResource
 from warehouse.schema import link_candidate, record_link
@@ -97,7 +98,10 @@ def review_list(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     folders = []
     for report_date in partition_dates(context):
         items = review_items(warehouse.engine(), report_date)
-        folders.append(write_review_page(hub.review_path(), report_date, items, hub.config().linking))
+        try:
+            folders.append(write_review_page(hub.review_path(), report_date, items, hub.config().linking))
+        except PublishError as exc:
+            raise dg.Failure(description=f"review list: {exc}", allow_retries=False) from None
         pending["records"], pending["pairs"] = len(items), sum(len(i.candidates) for i in items)
         for feed in LINKED_FEEDS:
             pending[feed] = sum(i.feed == feed for i in items)

@@ -10,6 +10,7 @@ from pipelines.assets.ingest import rows_key
 from pipelines.assets.linking import links_key
 from pipelines.feeds import FEEDS, LINKED_FEEDS
 from pipelines.partitions import ONE_RUN_FOR_A_RANGE, partition_dates, report_dates, run_report_date
+from pipelines.reports.publish import PublishError
 from pipelines.reports.render import write_report
 from pipelines.reports.sections import build_reports
 from pipelines.resources import HubResource, OutboxResource, WarehouseResource
@@ -33,11 +34,16 @@ LINKS = [links_key(f) for f in LINKED_FEEDS]
 )
 def division_reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource) -> dg.MaterializeResult:
     counts: Counter[str] = Counter()
-    folders, warnings = [], []
+    folders, warnings, rewritten = [], [], 0
     for report_date in partition_dates(context):
         reports = build_reports(warehouse.engine(), report_date, hub.config())
         for report in reports:
-            folders.append(write_report(hub.reports_path(), report))
+            try:
+                folder, changed = write_report(hub.reports_path(), report)
+            except PublishError as exc:
+                raise dg.Failure(description=f"division report: {exc}", allow_retries=False) from None
+            folders.append(folder)
+            rewritten += changed
             for section, frame in report.sections.items():
                 if section not in ("feeds", "providers"):
                     counts[f"{report.division}_{section}"] += len(frame)
@@ -50,6 +56,9 @@ def division_reports(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         metadata={
             **counts,
             "dagster/row_count": sum(counts.values()),
+            # A re-run rewrites only the folders whose content changed (a corrected file).
+            "folders_rewritten": rewritten,
+            "folders_unchanged": len(folders) - rewritten,
             "report_folders": dg.MetadataValue.text("\n".join(str(f) for f in folders)),
             "feed_warnings": dg.MetadataValue.text("\n".join(warnings) or "none"),
         }

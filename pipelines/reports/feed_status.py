@@ -62,9 +62,19 @@ def _local(ingested_at: object) -> str:
     return f"{pd.Timestamp(ingested_at).tz_localize('UTC').tz_convert(LONDON):%Y-%m-%d %H:%M}"
 
 
+def counted_files(files: pd.DataFrame, force: InForce, report_date: date) -> pd.DataFrame:
+    """The current files whose rows feeds.csv counts for D: those in force dated D-1 or D
+    (or the ODBC read standing in), and those whose names carry no usable date, in the run
+    that first found them."""
+    window = {report_date - timedelta(days=1), report_date}
+    usable = files[force.mask(files)] if not files.empty else files
+    windowed = usable[usable["file_date"].notna() & (usable["file_date"].isin(window) | (usable["id"] == force.stand_in))]
+    undated = files[files["file_date"].isna() & (files["first_report_date"] == report_date)]
+    return pd.concat([windowed, undated])
+
+
 def _judge(feed: Feed, files: pd.DataFrame, force: InForce, report_date: date, timeliness: FeedTimeliness | None) -> _Judgement:
     """feeds.csv's rules for one group of one feed's current files (the feed's or a provider's)."""
-    window = {report_date - timedelta(days=1), report_date}
     usable = files[force.mask(files)] if not files.empty else files
     dated = usable[usable["file_date"].notna()]
     newest = None
@@ -73,10 +83,8 @@ def _judge(feed: Feed, files: pd.DataFrame, force: InForce, report_date: date, t
         order = ranked.sort_values(["file_date", "_rank", "file_time", "name"], ascending=[False, True, False, False])
         newest = str(order.iloc[0]["name"])
     stand_in = dated[dated["id"] == force.stand_in] if force.stand_in is not None else dated.iloc[0:0]
-    windowed = dated[dated["file_date"].isin(window) | (dated["id"] == force.stand_in)]
-    # Files whose names carry no usable date count in the run that first found them.
-    undated = files[files["file_date"].isna() & (files["first_report_date"] == report_date)]
-    counted = pd.concat([windowed, undated])
+    counted = counted_files(files, force, report_date)
+    windowed = counted[counted["file_date"].notna()]
     j = _Judgement(newest, int(counted["rows_loaded"].sum()), int(counted["rows_quarantined"].sum()))
     j.counted_partners = set(counted["partner"]) - {""}
     if feed.kind is FeedKind.EVENTS and windowed.empty:

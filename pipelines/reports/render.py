@@ -1,20 +1,18 @@
 """Write a division's report folder: report.html and one CSV per section.
 
-The folder is written beside its final place and renamed into it, so a reader (or the
-delivery step) never sees half a report.
+The folder is published whole or not at all (pipelines/reports/publish.py), so a reader
+(or the delivery step) never sees half a report.
 """
 
 from __future__ import annotations
 
-import csv
-import os
-import shutil
 from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from pipelines.reports.publish import csv_bytes, publish_folder
 from pipelines.reports.sections import REPORT_FILES, DailyReport
 
 # section -> CSV file name, from the one declaration of the report's files.
@@ -39,30 +37,17 @@ def cell(value: object) -> str:
     return str(value)
 
 
-def _write_csv(path: Path, frame: pd.DataFrame) -> None:
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(frame.columns)
-        writer.writerows([cell(v) for v in row] for row in frame.itertuples(index=False, name=None))
+def section_csv(frame: pd.DataFrame) -> bytes:
+    return csv_bytes(frame.columns, ([cell(v) for v in row] for row in frame.itertuples(index=False, name=None)))
 
 
-def write_report(reports_dir: Path, report: DailyReport) -> Path:
+def write_report(reports_dir: Path, report: DailyReport) -> tuple[Path, bool]:
+    """The division's folder for D, and whether its content changed (PublishError if it
+    cannot be written: the folder is then as it was)."""
     final = reports_dir / report.report_date.isoformat() / report.division
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = final.parent / f".{report.division}.writing-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
-    for section, filename in CSV_FILES.items():
-        _write_csv(staging / filename, report.sections[section])
-    (staging / "report.html").write_text(render_html(report), encoding="utf-8")
-    retired = final.parent / f".{report.division}.old-{os.getpid()}"
-    if final.exists():
-        final.rename(retired)
-    staging.rename(final)
-    if retired.exists():
-        shutil.rmtree(retired)
-    return final
+    files = {filename: section_csv(report.sections[section]) for section, filename in CSV_FILES.items()}
+    files["report.html"] = render_html(report).encode("utf-8")
+    return final, publish_folder(final, files)
 
 
 # What a section says when the feed it relies on let it down ({feed}: the feed in words).

@@ -7,10 +7,7 @@ outbox: divisions never see the review list.
 
 from __future__ import annotations
 
-import csv
 import json
-import os
-import shutil
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -18,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
+from pipelines.reports.publish import csv_bytes, publish_folder
 from pipelines.reports.render import _env, cell
 from pipelines.review import DECISION_CSV_COLUMNS, member_details, pending_pairs, record_details
 from pipelines.settings import LinkThresholds
@@ -111,23 +109,10 @@ def _csv_rows(items: list[Item]) -> list[list[str]]:
 
 
 def write_review_page(review_dir: Path, report_date: date, items: list[Item], thresholds: LinkThresholds) -> Path:
-    """Write review.html and review.csv for D beside their place, then rename into it."""
-    final = review_dir / report_date.isoformat()
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = final.parent / f".{report_date.isoformat()}.writing-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
+    """Publish review.html and review.csv for D whole (pipelines/reports/publish.py)."""
     html = _env.get_template("review.html.j2").render(
         report_date=report_date, items=items, fields=DETAIL_FIELDS, link_at=thresholds.link_at, review_at=thresholds.review_at
     )
-    (staging / "review.html").write_text(html, encoding="utf-8")
-    with (staging / "review.csv").open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(_csv_rows(items))
-    retired = final.parent / f".{report_date.isoformat()}.old-{os.getpid()}"
-    if final.exists():
-        final.rename(retired)
-    staging.rename(final)
-    shutil.rmtree(retired, ignore_errors=True)
+    final = review_dir / report_date.isoformat()
+    publish_folder(final, {"review.html": html.encode("utf-8"), "review.csv": csv_bytes(CSV_COLUMNS, _csv_rows(items))})
     return final

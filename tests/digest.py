@@ -1,0 +1,46 @@
+"""Content digests of a hub's warehouse and output folders, to compare two hubs' end states.
+
+What legitimately differs between two hubs fed the same inbox is left out: surrogate ids
+(a file is named by feed, name and version instead) and when a file was ingested.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import sqlalchemy as sa
+
+VOLATILE = {"id", "ingested_at"}
+FILE_REFERENCES = {"file_id", "register_id"}  # columns that hold an ingest_file id
+
+
+def warehouse_digest(engine: sa.Engine) -> dict[str, str]:
+    """table -> sha256 of its rows, canonically ordered."""
+    metadata = sa.MetaData()
+    metadata.reflect(engine)
+    digests = {}
+    with engine.connect() as conn:
+        file_names = {
+            r.id: f"{r.feed}/{r.name}/v{r.version}"
+            for r in conn.execute(sa.text("SELECT id, feed, name, version FROM ingest_file"))
+        }
+        for table in metadata.sorted_tables:
+            columns = [c for c in table.columns if c.name not in VOLATILE]
+            rows = []
+            for row in conn.execute(sa.select(*columns)):
+                rows.append(
+                    tuple(file_names.get(v, v) if c.name in FILE_REFERENCES else v for c, v in zip(columns, row, strict=True))
+                )
+            text = "\n".join(sorted(repr(r) for r in rows))
+            digests[table.name] = f"{len(rows)} rows {hashlib.sha256(text.encode()).hexdigest()[:16]}"
+    return digests
+
+
+def folder_digest(root: Path) -> dict[str, str]:
+    """Every file under root, hidden ones included (a leftover half-written folder counts)."""
+    if not root.exists():
+        return {}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in sorted(root.rglob("*")) if p.is_file()
+    }
