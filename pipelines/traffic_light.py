@@ -20,7 +20,7 @@ from pipelines.link_store import linked_members
 from pipelines.membership import active_members
 from pipelines.settings import ConfigError, HubConfig, Kpi
 from pipelines.store import earliest_file_date, events_as_of, register_in_force, rows_of_files, snapshot_files
-from warehouse.schema import traffic_light
+from warehouse.schema import traffic_light, traffic_light_history
 
 ALL = "ALL"
 
@@ -214,9 +214,18 @@ def compute(engine: sa.Engine, report_date: date, config: HubConfig) -> pd.DataF
 
 
 def store(engine: sa.Engine, table_rows: pd.DataFrame) -> None:
-    """Replace the computed months' rows in one transaction; later months stay as they are."""
+    """Replace the computed months' rows in one transaction; later months stay as they are.
+
+    The history keeps every run's figures: the rows this run's report date wrote before
+    (a re-run) are replaced, those of other report dates are kept."""
     if table_rows.empty:
         return
+    periods = sorted(set(table_rows["period"]))
+    runs = sorted(set(table_rows["report_date"]))
+    records = table_rows.astype(object).where(table_rows.notna(), None).to_dict("records")
     with engine.begin() as conn:
-        conn.execute(traffic_light.delete().where(traffic_light.c.period.in_(sorted(set(table_rows["period"])))))
-        conn.execute(traffic_light.insert(), table_rows.astype(object).where(table_rows.notna(), None).to_dict("records"))
+        conn.execute(traffic_light.delete().where(traffic_light.c.period.in_(periods)))
+        conn.execute(traffic_light.insert(), records)
+        history = traffic_light_history
+        conn.execute(history.delete().where(history.c.period.in_(periods), history.c.report_date.in_(runs)))
+        conn.execute(history.insert(), records)

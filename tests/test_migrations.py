@@ -29,3 +29,27 @@ def test_current_views_match_their_definitions(tmp_path: Path):
     source = next((Path(__file__).parents[1] / "warehouse" / "migrations" / "versions").glob("0001_*.py")).read_text()
     for feed in CURRENT_VIEWS:
         assert repr(current_view_sql(feed)) in source
+
+
+def test_an_existing_warehouse_upgrades_with_its_traffic_light_as_the_first_history(tmp_path: Path):
+    """A warehouse built by the previous schema (0002) keeps its data, and its current
+    traffic-light rows become the history's first entries."""
+    from alembic import command
+
+    from warehouse.db import alembic_config, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+        conn.execute(sa.text(
+            "INSERT INTO traffic_light (period, division, kpi, period_start, period_end, numerator, denominator, value, rag,"
+            " report_date) VALUES ('2026-10', 'ALL', 'review_in_date', '2026-10-01', '2026-10-31', 9, 10, 90.0, 'GREEN', '2026-11-01')"
+        ))  # fmt: skip
+    upgrade(engine)
+    with engine.connect() as conn:
+        kept = conn.execute(sa.text("SELECT period, rag, report_date FROM traffic_light")).fetchall()
+        history = conn.execute(sa.text("SELECT period, rag, report_date FROM traffic_light_history")).fetchall()
+    engine.dispose()
+    assert [tuple(r) for r in kept] == [tuple(r) for r in history] == [("2026-10", "GREEN", "2026-11-01")]

@@ -181,3 +181,29 @@ def test_a_moved_release_counts_once_on_its_new_date(hub):
         "select numerator, denominator from traffic_light where period='2026-10' and division='CH' and kpi='settled_on_release'"
     )
     assert tuple(row) == (0, 1)
+
+
+@BOTH_WAREHOUSES
+def test_the_history_keeps_every_runs_figures_for_a_restated_month(table):
+    """November as the run for 2 Nov computed it (to 1 Nov) and as the run for 5 Dec did
+    (to 30 Nov): traffic_light holds the latest, traffic_light_history both; running a day
+    again replaces that day's figures and nothing else."""
+    hub, _ = table  # run for D = 2 Nov
+    hub.run(date(2026, 12, 5))
+    history = "select report_date, period_end from traffic_light_history where period = '2026-11' and division = 'ALL' and kpi = 'review_in_date'"
+    assert [(str(r.report_date), str(r.period_end)) for r in hub.query(history + " order by report_date")] == [
+        ("2026-11-02", "2026-11-01"), ("2026-12-05", "2026-11-30"),
+    ]  # fmt: skip
+    current = hub.query(
+        "select report_date from traffic_light where period = '2026-11' and division = 'ALL' and kpi = 'review_in_date'"
+    )
+    assert [str(r.report_date) for r in current] == ["2026-12-05"]
+    (count,) = hub.query("select count(*) as n from traffic_light_history")[0]
+    hub.run(date(2026, 12, 5))
+    assert hub.query("select count(*) as n from traffic_light_history")[0][0] == count
+    # Every current row is also in the history, as the run that wrote it computed it.
+    missing = hub.query(
+        "select count(*) from traffic_light t where not exists (select 1 from traffic_light_history h where h.period = t.period"
+        " and h.division = t.division and h.kpi = t.kpi and h.report_date = t.report_date and h.rag = t.rag)"
+    )
+    assert missing[0][0] == 0

@@ -158,20 +158,27 @@ link_decision = sa.Table(
     sa.Index("ix_link_decision_subject", "feed", "subject"),
 )
 
-traffic_light = sa.Table(
-    "traffic_light",
-    metadata,
-    sa.Column("period", sa.String(7), primary_key=True),
-    sa.Column("division", sa.String(16), primary_key=True),
-    sa.Column("kpi", sa.String(64), primary_key=True),
-    sa.Column("period_start", sa.Date, nullable=False),
-    sa.Column("period_end", sa.Date, nullable=False),
-    sa.Column("numerator", sa.Integer),
-    sa.Column("denominator", sa.Integer),
-    sa.Column("value", sa.Numeric(6, 1)),
-    sa.Column("rag", sa.String(8), nullable=False),
-    sa.Column("report_date", sa.Date, nullable=False),  # the run that wrote the row
-)
+
+def _traffic_light_columns(*, report_date_in_key: bool) -> list[sa.Column]:
+    return [
+        sa.Column("period", sa.String(7), primary_key=True),
+        sa.Column("division", sa.String(16), primary_key=True),
+        sa.Column("kpi", sa.String(64), primary_key=True),
+        sa.Column("period_start", sa.Date, nullable=False),
+        sa.Column("period_end", sa.Date, nullable=False),
+        sa.Column("numerator", sa.Integer),
+        sa.Column("denominator", sa.Integer),
+        sa.Column("value", sa.Numeric(6, 1)),
+        sa.Column("rag", sa.String(8), nullable=False),
+        sa.Column("report_date", sa.Date, nullable=False, primary_key=report_date_in_key),  # the run that wrote the row
+    ]
+
+
+# CONTRACT section 8: each month's figures as the latest run for it computed them.
+traffic_light = sa.Table("traffic_light", metadata, *_traffic_light_columns(report_date_in_key=False))
+# Each month's figures as every run computed them: a restated month keeps its earlier
+# values beside the report date that produced them (performance leads' history).
+traffic_light_history = sa.Table("traffic_light_history", metadata, *_traffic_light_columns(report_date_in_key=True))
 
 
 def current_view_sql(feed_name: str) -> str:

@@ -114,6 +114,7 @@ def delivered_reports(context: dg.AssetExecutionContext, hub: HubResource, outbo
     description="Warehouse table `traffic_light` (CONTRACT section 8): monthly KPIs by division and for ALL with "
     "red/amber/green. Not partitioned: a run for report date D rewrites every month from the earliest file to the "
     "month of D-1 (ending at D-1) and leaves later months alone; each row's report_date says which run wrote it. "
+    "`traffic_light_history` keeps every run's figures, so a restated month keeps its earlier values. "
     "Materialised on its own, it is computed for today's report date.",
 )
 def traffic_light(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource) -> dg.MaterializeResult:
