@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 
 from tests.conftest import BOTH_WAREHOUSES
 from warehouse.db import upgrade
+from warehouse.history import HISTORY_VIEWS, member_history_sql, member_sql
 from warehouse.schema import CURRENT_VIEWS, current_view_sql, metadata
 
 
@@ -21,7 +22,12 @@ def test_migrated_schema_matches_the_models(hub):
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
         views = set(sa.inspect(conn).get_view_names())
     assert diff == []
-    assert views == set(CURRENT_VIEWS.values())
+    assert views == set(CURRENT_VIEWS.values()) | set(HISTORY_VIEWS)
+
+
+def test_the_register_history_views_match_their_definitions():
+    source = next((Path(__file__).parents[1] / "warehouse" / "migrations" / "versions").glob("0004_*.py")).read_text()
+    assert repr(member_history_sql()) in source and repr(member_sql()) in source
 
 
 def test_current_views_match_their_definitions(tmp_path: Path):
