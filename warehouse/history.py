@@ -50,7 +50,7 @@ def attribute_columns() -> list[str]:
 def member_history_sql() -> str:
     attrs = attribute_columns()
     # The attributes as one comparable text (NULL-safe on both back ends without IS DISTINCT FROM).
-    key = " || '|' || ".join(f"COALESCE(CAST(m.{c} AS VARCHAR(255)), '')" for c in attrs)
+    key = " || '|' || ".join(f"COALESCE(CAST(m.{c} AS TEXT), '')" for c in attrs)
     firsts = ", ".join(f"MIN({c}) AS {c}" for c in attrs)  # equal within an interval: any row's value
     return (
         "WITH snaps AS (SELECT id, file_date, ROW_NUMBER() OVER (ORDER BY file_date) AS seq, "
