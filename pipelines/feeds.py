@@ -47,6 +47,7 @@ class Column:
     values: tuple[str, ...] = ()
     id_kind: IdKind | None = None
     date_only_allowed: bool = False  # a DATETIME column that may hold a bare date
+    not_after_file_date: bool = False  # a date (of birth, of an arrest) cannot be later than its file
 
 
 @dataclass(frozen=True)
@@ -119,22 +120,6 @@ def _blank(s: pd.Series) -> pd.Series:
     return s.isna() | (s.astype("string").str.strip() == "")
 
 
-def _after_file_date(column: str, formats: tuple[str, ...]) -> RowRule:
-    """A date (of birth, of an arrest) cannot be later than the file that reports it."""
-
-    def check(df: pd.DataFrame) -> pd.Series:
-        parsed = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
-        for fmt in formats:
-            parsed = parsed.fillna(pd.to_datetime(df[column], format=fmt, errors="coerce"))
-        return ~(parsed.dt.normalize() > pd.to_datetime(df["__file_date__"]))
-
-    return RowRule(f"{column} is after the file's date", check)
-
-
-ISO_DATE = ("%Y-%m-%d",)
-UK_DATE = ("%d/%m/%Y",)
-UK_TIMESTAMP = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")
-
 DIVISION_COLUMN_VALUES: tuple[str, ...] = ()  # divisions are configuration (hub.yaml), checked at load
 AGENCIES = ("POLICE", "PROBATION", "YOS", "DIP", "NON_STATUTORY")
 PERSON_COLUMNS = (
@@ -151,7 +136,7 @@ COHORT = Feed(
     columns=(
         Column("iom_id", ColType.IDENTIFIER, required=True, id_kind=IdKind.IOM_ID),
         *PERSON_COLUMNS,
-        Column("date_of_birth", ColType.DATE, required=True),
+        Column("date_of_birth", ColType.DATE, required=True, not_after_file_date=True),
         Column("gender", ColType.ENUM, values=("M", "F", "X", "U")),
         _id("pnc_id"),
         _id("cro_number"),
@@ -192,7 +177,6 @@ COHORT = Feed(
             "selected_on is after the snapshot's date",
             lambda df: ~(pd.to_datetime(df["selected_on"], errors="coerce") > pd.to_datetime(df["__file_date__"])),
         ),
-        _after_file_date("date_of_birth", ISO_DATE),
         RowRule(
             "iom_id is not unique within the snapshot",
             # Within a snapshot: several files may be validated together.
@@ -218,16 +202,16 @@ ARRESTS = Feed(
     key=("custody_ref",),
     subject_key=("custody_ref",),
     encoding="cp1252",
-    date_format=UK_DATE[0],
-    datetime_formats=UK_TIMESTAMP,
+    date_format="%d/%m/%Y",
+    datetime_formats=("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S"),
     event_date_column="arrest_datetime",
     columns=(
         Column("custody_ref", required=True),
         _id("niche_nominal_id"),
         _id("pnc_id"),
         *PERSON_COLUMNS,
-        Column("date_of_birth", ColType.DATE),
-        Column("arrest_datetime", ColType.DATETIME, required=True),
+        Column("date_of_birth", ColType.DATE, not_after_file_date=True),
+        Column("arrest_datetime", ColType.DATETIME, required=True, not_after_file_date=True),
         Column("arrest_division"),
         Column("custody_suite"),
         Column("offence_code"),
@@ -236,7 +220,6 @@ ARRESTS = Feed(
         Column("outcome_datetime", ColType.DATETIME),
         Column("next_court_date", ColType.DATE),
     ),
-    row_rules=(_after_file_date("date_of_birth", UK_DATE), _after_file_date("arrest_datetime", UK_TIMESTAMP)),
 )
 
 REMAND_STATUSES = ("CB", "UB", "PR", "LA", "SA", "NA")
@@ -257,7 +240,7 @@ COURT_RESULTS = Feed(
         Column("urn", required=True),
         Column("defendant_index", required=True),
         *PERSON_COLUMNS,
-        Column("date_of_birth", ColType.DATE),
+        Column("date_of_birth", ColType.DATE, not_after_file_date=True),
         _id("pnc_id"),
         _id("cro_number"),
         _id("postcode"),
@@ -273,7 +256,6 @@ COURT_RESULTS = Feed(
         Column("next_hearing_date", ColType.DATE),
         Column("next_hearing_court"),
     ),
-    row_rules=(_after_file_date("date_of_birth", ISO_DATE),),
 )
 
 PRISON_RELEASES = Feed(
@@ -289,7 +271,7 @@ PRISON_RELEASES = Feed(
         Column("booking_id"),
         _id("pnc_id"),
         *PERSON_COLUMNS,
-        Column("date_of_birth", ColType.DATE),
+        Column("date_of_birth", ColType.DATE, not_after_file_date=True),
         Column("prison_id", required=True),
         Column("prison_name"),
         Column("release_date", ColType.DATE, required=True),
@@ -302,7 +284,6 @@ PRISON_RELEASES = Feed(
         _id("release_postcode", IdKind.POSTCODE),
         Column("licence_expiry_date", ColType.DATE),
     ),
-    row_rules=(_after_file_date("date_of_birth", ISO_DATE),),
 )
 
 ATTENDANCE_AGENCIES = ("PROBATION", "YOS", "DIP", "HOUSING", "ETE", "NON_STATUTORY")
@@ -326,7 +307,7 @@ ATTENDANCE = Feed(
         Column("agency_ref"),
         _id("pnc_id"),
         *PERSON_COLUMNS,
-        Column("date_of_birth", ColType.DATE),
+        Column("date_of_birth", ColType.DATE, not_after_file_date=True),
         Column("event_datetime", ColType.DATETIME, required=True, date_only_allowed=True),
         Column("appointment_type"),
         Column(
@@ -350,7 +331,6 @@ ATTENDANCE = Feed(
         ),  # fmt: skip
     ),
     row_rules=(
-        _after_file_date("date_of_birth", ISO_DATE),
         RowRule(
             "outcome is required for an APPOINTMENT",
             lambda df: ~((df["record_type"] == "APPOINTMENT") & _blank(df["outcome"])),

@@ -119,11 +119,19 @@ def schema_for(feed: Feed, divisions: frozenset[str] | None = None) -> pa.DataFr
         col.name: pa.Column(object, nullable=not col.required, required=False, checks=_column_checks(feed, col, divisions))
         for col in feed.columns
     }
+    after_file = [_not_after_file_date(feed, col) for col in feed.columns if col.not_after_file_date]
     return pa.DataFrameSchema(
         columns,
-        checks=[pa.Check(rule.check, name=rule.name) for rule in feed.row_rules],
+        checks=[pa.Check(rule.check, name=rule.name) for rule in feed.row_rules] + after_file,
         strict=False,
     )
+
+
+def _not_after_file_date(feed: Feed, col: Column) -> pa.Check:
+    def check(df: pd.DataFrame) -> pd.Series:
+        return ~(_parse(df[col.name], _formats(feed, col)).dt.normalize() > pd.to_datetime(df[FILE_DATE]))
+
+    return pa.Check(check, name=f"{col.name} is after the file's date")
 
 
 _READABLE = {"not_nullable": "required value missing"}
