@@ -34,6 +34,17 @@ class FileFormat(StrEnum):
     XML = "xml"
 
 
+class Personal(StrEnum):
+    """Which kind of personal data a column holds (DPA 2018 Part 3): the pseudonymised
+    views leave these out or coarsen them, the data dictionary flags them."""
+
+    NAME = "name"
+    DATE_OF_BIRTH = "date of birth"
+    IDENTIFIER = "identifier"  # a number or reference that leads to a person in some system
+    POSTCODE = "postcode"
+    FREE_TEXT = "free text"  # may name or describe a person
+
+
 class FeedKind(StrEnum):
     SNAPSHOT = "snapshot"  # each file is complete as at its date; the newest one in force wins
     EVENTS = "events"  # rows are events with a key; a later row with the same key replaces it
@@ -48,6 +59,13 @@ class Column:
     id_kind: IdKind | None = None
     date_only_allowed: bool = False  # a DATETIME column that may hold a bare date
     not_after_file_date: bool = False  # a date (of birth, of an arrest) cannot be later than its file
+    description: str = ""
+    meanings: tuple[tuple[str, str], ...] = ()  # (value, what it means) for every allowed value
+    personal: Personal | None = None
+
+    def __post_init__(self) -> None:
+        if self.meanings and not self.values:  # a value set described once, with its meanings
+            object.__setattr__(self, "values", tuple(v for v, _ in self.meanings))
 
 
 @dataclass(frozen=True)
@@ -88,16 +106,21 @@ class Feed:
     # Whom a row is about, for linking: every row with the same values is the same
     # person's, so a review decision on one holds for all (a defendant's offences).
     subject_key: tuple[str, ...] = ()
+    # The warehouse: the table holding every row of every current file version, the view
+    # of the rows in force now, and (for a feed also read over ODBC) the partner's view.
+    table: str = ""
+    current_view: str = ""
+    odbc_view: str | None = None
+    linked: bool = False  # its rows are linked to cohort members (CONTRACT section 4)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.linked and not self.subject_key:
+            raise ValueError(f"feed {self.name}: a linked feed needs a subject_key (whom a row is about)")
 
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
-
-    def format_rank(self, names: pd.Series) -> pd.Series:
-        """0 for the preferred format, 1 for the next...; names of no format of ours last."""
-        preference = [f.value for f in self.formats]
-        ext = names.str.rsplit(".", n=1).str[-1].str.lower()
-        return ext.map(lambda e: preference.index(e) if e in preference else len(preference))
 
     @property
     def reportable_on(self) -> str | None:
@@ -112,8 +135,14 @@ class Feed:
         return [c.name for c in self.columns if c.required]
 
 
-def _id(name: str, kind: IdKind | None = None) -> Column:
-    return Column(name, ColType.IDENTIFIER, id_kind=kind or IdKind(name))
+def _id(name: str, kind: IdKind | None = None, **kw: object) -> Column:
+    kind = kind or IdKind(name)
+    personal = Personal.POSTCODE if kind is IdKind.POSTCODE else Personal.IDENTIFIER
+    return Column(name, ColType.IDENTIFIER, id_kind=kind, personal=personal, **kw)  # type: ignore[arg-type]
+
+
+def _dob(**kw: object) -> Column:
+    return Column("date_of_birth", ColType.DATE, not_after_file_date=True, personal=Personal.DATE_OF_BIRTH, **kw)  # type: ignore[arg-type]
 
 
 def _blank(s: pd.Series) -> pd.Series:
@@ -123,20 +152,23 @@ def _blank(s: pd.Series) -> pd.Series:
 DIVISION_COLUMN_VALUES: tuple[str, ...] = ()  # divisions are configuration (hub.yaml), checked at load
 AGENCIES = ("POLICE", "PROBATION", "YOS", "DIP", "NON_STATUTORY")
 PERSON_COLUMNS = (
-    Column("surname", required=True),
-    Column("forenames", required=True),
+    Column("surname", required=True, personal=Personal.NAME),
+    Column("forenames", required=True, personal=Personal.NAME),
 )
 
 
 COHORT = Feed(
     name="cohort",
     kind=FeedKind.SNAPSHOT,
+    table="cohort_member",
+    current_view="member",  # the register now (warehouse/history.py)
+    odbc_view="iom_cohort",
     file_pattern=re.compile(r"^cohort_(?P<date>\d{8})\.(?P<ext>csv)$"),
     key=("iom_id",),
     columns=(
-        Column("iom_id", ColType.IDENTIFIER, required=True, id_kind=IdKind.IOM_ID),
+        _id("iom_id", required=True),
         *PERSON_COLUMNS,
-        Column("date_of_birth", ColType.DATE, required=True, not_after_file_date=True),
+        _dob(required=True),
         Column("gender", ColType.ENUM, values=("M", "F", "X", "U")),
         _id("pnc_id"),
         _id("cro_number"),
@@ -154,7 +186,7 @@ COHORT = Feed(
         Column("risk_level", ColType.ENUM, values=("HIGH", "MEDIUM", "LOW")),
         Column("selected_on", ColType.DATE),
         Column("deselected_on", ColType.DATE),
-        Column("deselection_reason"),
+        Column("deselection_reason", personal=Personal.FREE_TEXT),
         Column("support_plan_agreed_on", ColType.DATE),
         Column("next_review_due", ColType.DATE),
     ),
@@ -198,6 +230,10 @@ ARREST_OUTCOMES = (
 ARRESTS = Feed(
     name="arrests",
     kind=FeedKind.EVENTS,
+    table="arrest_row",
+    current_view="arrest",
+    odbc_view="iom_arrest_notifications",
+    linked=True,
     file_pattern=re.compile(r"^niche_arrests_(?P<date>\d{8})_(?P<time>\d{6})\.(?P<ext>csv)$"),
     key=("custody_ref",),
     subject_key=("custody_ref",),
@@ -206,11 +242,11 @@ ARRESTS = Feed(
     datetime_formats=("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S"),
     event_date_column="arrest_datetime",
     columns=(
-        Column("custody_ref", required=True),
+        Column("custody_ref", required=True, personal=Personal.IDENTIFIER),
         _id("niche_nominal_id"),
         _id("pnc_id"),
         *PERSON_COLUMNS,
-        Column("date_of_birth", ColType.DATE, not_after_file_date=True),
+        _dob(),
         Column("arrest_datetime", ColType.DATETIME, required=True, not_after_file_date=True),
         Column("arrest_division"),
         Column("custody_suite"),
@@ -227,6 +263,9 @@ REMAND_STATUSES = ("CB", "UB", "PR", "LA", "SA", "NA")
 COURT_RESULTS = Feed(
     name="court_results",
     kind=FeedKind.EVENTS,
+    table="court_result_row",
+    current_view="court_result",
+    linked=True,
     file_pattern=re.compile(r"^court_results_(?P<partner>[A-Za-z0-9]+)_(?P<date>\d{8})\.(?P<ext>xml)$"),
     formats=(FileFormat.XML,),
     encoding="utf-8",  # the XML declaration may say otherwise; the parser honours it
@@ -237,10 +276,10 @@ COURT_RESULTS = Feed(
         Column("court_code", required=True),
         Column("court_name"),
         Column("hearing_date", ColType.DATE, required=True),
-        Column("urn", required=True),
+        Column("urn", required=True, personal=Personal.IDENTIFIER),
         Column("defendant_index", required=True),
         *PERSON_COLUMNS,
-        Column("date_of_birth", ColType.DATE, not_after_file_date=True),
+        _dob(),
         _id("pnc_id"),
         _id("cro_number"),
         _id("postcode"),
@@ -261,17 +300,20 @@ COURT_RESULTS = Feed(
 PRISON_RELEASES = Feed(
     name="prison_releases",
     kind=FeedKind.SNAPSHOT,
+    table="prison_release_row",
+    current_view="prison_release",
+    linked=True,
     file_pattern=re.compile(r"^prison_releases_(?P<date>\d{8})\.(?P<ext>xlsx|csv)$"),
     formats=(FileFormat.XLSX, FileFormat.CSV),
     key=("noms_number", "release_date"),
     subject_key=("noms_number",),
     event_date_column="release_date",
     columns=(
-        Column("noms_number", ColType.IDENTIFIER, required=True, id_kind=IdKind.NOMS_NUMBER),
-        Column("booking_id"),
+        _id("noms_number", required=True),
+        Column("booking_id", personal=Personal.IDENTIFIER),
         _id("pnc_id"),
         *PERSON_COLUMNS,
-        Column("date_of_birth", ColType.DATE, not_after_file_date=True),
+        _dob(),
         Column("prison_id", required=True),
         Column("prison_name"),
         Column("release_date", ColType.DATE, required=True),
@@ -291,6 +333,9 @@ ATTENDANCE_AGENCIES = ("PROBATION", "YOS", "DIP", "HOUSING", "ETE", "NON_STATUTO
 ATTENDANCE = Feed(
     name="attendance",
     kind=FeedKind.EVENTS,
+    table="attendance_row",
+    current_view="attendance_record",
+    linked=True,
     file_pattern=re.compile(r"^attendance_(?P<partner>[A-Z_]+)_(?P<date>\d{8})\.(?P<ext>csv)$"),
     key=("agency", "record_id"),
     subject_key=("agency", "record_id"),
@@ -304,10 +349,10 @@ ATTENDANCE = Feed(
         Column("record_id", required=True),
         Column("record_type", ColType.ENUM, required=True, values=("APPOINTMENT", "STATUS_CHANGE")),
         _id("iom_id"),
-        Column("agency_ref"),
+        Column("agency_ref", personal=Personal.IDENTIFIER),
         _id("pnc_id"),
         *PERSON_COLUMNS,
-        Column("date_of_birth", ColType.DATE, not_after_file_date=True),
+        _dob(),
         Column("event_datetime", ColType.DATETIME, required=True, date_only_allowed=True),
         Column("appointment_type"),
         Column(
@@ -343,5 +388,6 @@ ATTENDANCE = Feed(
 )
 
 FEEDS: dict[str, Feed] = {f.name: f for f in (COHORT, ARRESTS, COURT_RESULTS, PRISON_RELEASES, ATTENDANCE)}
-LINKED_FEEDS = tuple(f.name for f in FEEDS.values() if f.subject_key)  # the feeds whose rows are linked to members
+LINKED_FEEDS = tuple(f.name for f in FEEDS.values() if f.linked)  # the feeds whose rows are linked to members
+ODBC_VIEWS = {f.name: f.odbc_view for f in FEEDS.values() if f.odbc_view}
 EVENT_FEEDS = tuple(f for f in FEEDS.values() if f.kind is FeedKind.EVENTS)

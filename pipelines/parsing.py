@@ -23,7 +23,7 @@ import pandas as pd
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
-from pipelines.feeds import Feed, FileFormat
+from pipelines.feeds import COURT_RESULTS, Feed, FileFormat
 
 ROW = "__row__"
 LOC = "__loc__"
@@ -325,12 +325,7 @@ def _read_sheet(sheet) -> RawTable:  # type: ignore[no-untyped-def]
     return RawTable(_frame(columns, rows, positions), columns, bad)
 
 
-_COURT_COLUMNS = [
-    "court_code", "court_name", "hearing_date", "urn", "defendant_index", "surname", "forenames",
-    "date_of_birth", "pnc_id", "cro_number", "postcode", "remand_status", "present", "offence_seq",
-    "offence_code", "offence_title", "plea", "verdict", "result_codes", "result_texts",
-    "next_hearing_date", "next_hearing_court",
-]  # fmt: skip
+_COURT_COLUMNS = COURT_RESULTS.column_names
 
 
 def _read_court_xml(data: bytes) -> RawTable:
@@ -362,32 +357,31 @@ def _read_court_xml(data: bytes) -> RawTable:
                 hearings = sorted((h.get("date") or "", h.get("court_code") or "") for h in offence.findall("NextHearing"))
                 # The earliest next hearing counts; malformed dates sort last so a good one wins.
                 hearings.sort(key=lambda h: (len(h[0]) != 10, h[0]))
-                rows.append(
-                    [
-                        court_code,
-                        root.get("court_name") or "",
-                        hearing_date,
-                        case.get("urn") or "",
-                        str(di),
-                        defendant.get("surname") or "",
-                        defendant.get("forenames") or "",
-                        defendant.get("dob") or "",
-                        defendant.get("pnc_id") or "",
-                        defendant.get("cro_number") or "",
-                        defendant.get("postcode") or "",
-                        defendant.get("remand_status") or "",
-                        defendant.get("present") or "",
-                        offence.get("seq") or "",
-                        offence.get("code") or "",
-                        offence.get("title") or "",
-                        (offence.findtext("Plea") or "").strip(),
-                        (offence.findtext("Verdict") or "").strip(),
-                        ";".join((r.get("code") or "").strip() for r in results),
-                        ";".join((r.get("text") or "").strip() for r in results),
-                        hearings[0][0] if hearings else "",
-                        hearings[0][1] if hearings else "",
-                    ]
-                )
+                row = {
+                    "court_code": court_code,
+                    "court_name": root.get("court_name") or "",
+                    "hearing_date": hearing_date,
+                    "urn": case.get("urn") or "",
+                    "defendant_index": str(di),
+                    "surname": defendant.get("surname") or "",
+                    "forenames": defendant.get("forenames") or "",
+                    "date_of_birth": defendant.get("dob") or "",
+                    "pnc_id": defendant.get("pnc_id") or "",
+                    "cro_number": defendant.get("cro_number") or "",
+                    "postcode": defendant.get("postcode") or "",
+                    "remand_status": defendant.get("remand_status") or "",
+                    "present": defendant.get("present") or "",
+                    "offence_seq": offence.get("seq") or "",
+                    "offence_code": offence.get("code") or "",
+                    "offence_title": offence.get("title") or "",
+                    "plea": (offence.findtext("Plea") or "").strip(),
+                    "verdict": (offence.findtext("Verdict") or "").strip(),
+                    "result_codes": ";".join((r.get("code") or "").strip() for r in results),
+                    "result_texts": ";".join((r.get("text") or "").strip() for r in results),
+                    "next_hearing_date": hearings[0][0] if hearings else "",
+                    "next_hearing_court": hearings[0][1] if hearings else "",
+                }
+                rows.append([row[c] for c in _COURT_COLUMNS])  # a column the feed adds must be read here
                 positions.append((ordinal, f"{dpath}/Offence[{oi}]"))
     if not court_code or not hearing_date:
         raise FileRejected(

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from pipelines.feeds import FEEDS
 from warehouse.schema import ROW_TABLES, ingest_file
+from warehouse.winners import FILE_OF_DATE_FIRST, LATER_ROW_FIRST, order_by, sort_files
 
 ODBC_SOURCE_PREFIX = "odbc:"  # ledger.source of a read of a view (pipelines/ingest.py ingest_view)
 
@@ -87,15 +88,14 @@ def snapshot_files(engine: sa.Engine, feed_name: str, as_of: date, *, stand_in: 
     """The snapshot file in force for each file date up to ``as_of`` (one per date), or
     the ODBC read standing in for them (``in_force``).
 
-    Where one date has files in two formats, the feed's preferred format is the one used.
+    Where one date has several files, ``winners.FILE_OF_DATE_FIRST`` chooses (the feed's
+    preferred format, then the later file).
     """
-    feed = FEEDS[feed_name]
     files = ledger(engine, feed_name)
     files = files[in_force(engine, feed_name, as_of, stand_in=stand_in).mask(files)]
-    files = files[(files["status"] == "LOADED") & files["file_date"].notna()].copy()
-    files["_rank"] = feed.format_rank(files["name"])
-    files = files.sort_values(["file_date", "_rank", "file_time", "name"])
-    return files.drop_duplicates("file_date", keep="first").drop(columns="_rank").reset_index(drop=True)
+    files = files[(files["status"] == "LOADED") & files["file_date"].notna()]
+    files = sort_files(files, FILE_OF_DATE_FIRST, feed_name, first=(("file_date", True),))
+    return files.drop_duplicates("file_date", keep="first").reset_index(drop=True)
 
 
 def rows_of_files(engine: sa.Engine, feed_name: str, file_ids: list[int]) -> pd.DataFrame:
@@ -131,8 +131,7 @@ def events_as_of(
 ) -> pd.DataFrame:
     """The winning row per key among files dated on or before ``as_of`` (``in_force``).
 
-    "Later" is the file whose name sorts later by date then time, then the later row
-    (CONTRACT section 1).  The date window is applied after choosing winners, so a
+    "Later" is ``winners.LATER_ROW_FIRST`` (CONTRACT section 1).  The date window is applied after choosing winners, so a
     correction that moves an event out of the window takes it out.
     """
     feed = FEEDS[feed_name]
@@ -142,7 +141,7 @@ def events_as_of(
         sa.func.row_number()
         .over(
             partition_by=[t.c[k] for k in feed.key],
-            order_by=[f.c.file_date.desc(), f.c.file_time.desc(), f.c.name.desc(), t.c.row_no.desc()],
+            order_by=order_by(LATER_ROW_FIRST, f, t),
         )
         .label("rank")
     )

@@ -12,32 +12,25 @@ next snapshot, where they changed or were absent; exclusive; NULL while current)
 
 is the register in force on 1 March (the newest snapshot dated on or before it).  `member`
 is the register now.  Plain SQL (window functions, no date arithmetic) that SQLite and
-PostgreSQL both run; the migration freezes the text these functions write, and a test
-checks they still agree.
+PostgreSQL both run; warehouse/views.py lists them with the other analyst views, the
+migrations freeze the text these functions write, and a test checks they still agree.
 """
 
 from __future__ import annotations
 
-from pipelines.feeds import FEEDS
 from warehouse.schema import ROW_TABLES
+from warehouse.winners import FILE_OF_DATE_FIRST, order_sql
 
-HISTORY_VIEWS = ("member_history", "member")
 PROVENANCE = ("file_id", "row_no", "location")  # where a snapshot row came from, not an attribute
 
 
-def format_rank_sql(feed_name: str, alias: str = "f") -> str:
-    """The feed's format preference for files of one date (its ``formats`` order), as SQL."""
-    formats = [f.value for f in FEEDS[feed_name].formats]
-    cases = " ".join(f"WHEN lower({alias}.name) LIKE '%.{ext}' THEN {i}" for i, ext in enumerate(formats))
-    return f"CASE {cases} ELSE {len(formats)} END"
-
-
 def snapshot_files_sql(feed_name: str) -> str:
-    """The snapshot file used for each file date: current, loaded, dated; the preferred
-    format, then the earliest time and name (as pipelines.store.snapshot_files)."""
+    """The snapshot file that stands for each file date: current, loaded, dated; then
+    ``winners.FILE_OF_DATE_FIRST`` (as pipelines.store.snapshot_files)."""
+    order = order_sql(FILE_OF_DATE_FIRST, feed_name=feed_name)
     return (
         "SELECT id, file_date FROM (SELECT f.id, f.file_date, ROW_NUMBER() OVER (PARTITION BY f.file_date "
-        f"ORDER BY {format_rank_sql(feed_name)}, f.file_time, f.name) AS rn FROM ingest_file f "
+        f"ORDER BY {order}) AS rn FROM ingest_file f "
         f"WHERE f.feed = '{feed_name}' AND f.is_current AND f.status = 'LOADED' AND f.file_date IS NOT NULL) s "
         "WHERE rn = 1"
     )

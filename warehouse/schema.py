@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from pipelines.feeds import COHORT, FEEDS, ColType, Feed
+from pipelines.feeds import FEEDS, ColType, Feed
 
 metadata = sa.MetaData(
     naming_convention={
@@ -94,16 +94,7 @@ def _row_table(feed: Feed, table_name: str) -> sa.Table:
 
 
 # Every row of every current file version, so any past report date can be rebuilt exactly.
-ROW_TABLES: dict[str, sa.Table] = {
-    "cohort": _row_table(COHORT, "cohort_member"),
-    "arrests": _row_table(FEEDS["arrests"], "arrest_row"),
-    "court_results": _row_table(FEEDS["court_results"], "court_result_row"),
-    "prison_releases": _row_table(FEEDS["prison_releases"], "prison_release_row"),
-    "attendance": _row_table(FEEDS["attendance"], "attendance_row"),
-}
-
-# Views holding the current row per key (the upsert result), for analysts.
-CURRENT_VIEWS: dict[str, str] = {"arrests": "arrest", "court_results": "court_result", "attendance": "attendance_record"}
+ROW_TABLES: dict[str, sa.Table] = {f.name: _row_table(f, f.table) for f in FEEDS.values()}
 
 # Linking: who each record is, judged against one register snapshot (the cohort file
 # it was linked with), computed once and read by the reports and the traffic light alike.
@@ -179,17 +170,3 @@ traffic_light = sa.Table("traffic_light", metadata, *_traffic_light_columns(repo
 # Each month's figures as every run computed them: a restated month keeps its earlier
 # values beside the report date that produced them (performance leads' history).
 traffic_light_history = sa.Table("traffic_light_history", metadata, *_traffic_light_columns(report_date_in_key=True))
-
-
-def current_view_sql(feed_name: str) -> str:
-    """SQL for the view of current rows per key: newest file version, later file, later row."""
-    feed = FEEDS[feed_name]
-    table = ROW_TABLES[feed_name]
-    cols = ", ".join(c.name for c in table.columns)
-    key = ", ".join(f"r.{k}" for k in feed.key)
-    return (
-        f"SELECT {cols} FROM (SELECT r.*, ROW_NUMBER() OVER (PARTITION BY {key} "
-        f"ORDER BY f.file_date DESC, f.file_time DESC, f.name DESC, r.row_no DESC) AS rn "
-        f"FROM {table.name} r JOIN ingest_file f ON f.id = r.file_id WHERE f.is_current) ranked "
-        f"WHERE rn = 1"
-    )

@@ -20,9 +20,10 @@ import duckdb
 import pandas as pd
 from splink import DuckDBAPI, Linker, block_on
 
+from pipelines.feeds import LINKED_FEEDS
 from pipelines.linkage.features import person_features
 from pipelines.linkage.model import MODEL_PATH, declaration
-from pipelines.linkage.workbench import LINKED_FEEDS, all_records, generate_and_load
+from pipelines.linkage.workbench import all_records, generate_and_load
 from pipelines.store import register_in_force
 
 SEED = 20261201

@@ -18,8 +18,6 @@ from pipelines.sources.local import LocalInbox
 from warehouse.db import make_engine, upgrade
 from warehouse.schema import ROW_TABLES, ingest_file
 
-LINKED_FEEDS = ("arrests", "court_results", "attendance", "prison_releases")
-
 
 @dataclass
 class Workbench:

@@ -21,6 +21,7 @@ from pipelines.feeds import FEEDS, Feed, FeedKind
 from pipelines.filenames import parse_name
 from pipelines.settings import FeedTimeliness, HubConfig, ProviderSchedule
 from pipelines.store import InForce, in_force, ledger
+from warehouse.winners import FILE_OF_DATE_FIRST, sort_files
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -79,9 +80,7 @@ def _judge(feed: Feed, files: pd.DataFrame, force: InForce, report_date: date, t
     dated = usable[usable["file_date"].notna()]
     newest = None
     if not dated.empty:  # the newest date; on it the preferred format, then the latest time
-        ranked = dated.assign(_rank=feed.format_rank(dated["name"]))
-        order = ranked.sort_values(["file_date", "_rank", "file_time", "name"], ascending=[False, True, False, False])
-        newest = str(order.iloc[0]["name"])
+        newest = str(sort_files(dated, FILE_OF_DATE_FIRST, feed.name, first=(("file_date", False),)).iloc[0]["name"])
     stand_in = dated[dated["id"] == force.stand_in] if force.stand_in is not None else dated.iloc[0:0]
     counted = counted_files(files, force, report_date)
     windowed = counted[counted["file_date"].notna()]

@@ -17,12 +17,12 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.feeds import FEEDS, Feed
+from pipelines.feeds import FEEDS, ODBC_VIEWS, Feed
 from pipelines.parsing import LOC, ROW, RawTable
 from pipelines.sources.base import SourceError, TransientSourceError
 
-VIEWS: dict[str, str] = {"cohort": "iom_cohort", "arrests": "iom_arrest_notifications"}
-ODBC_SETTINGS: dict[str, str] = {"cohort": "IOM_COHORT_ODBC", "arrests": "IOM_ARRESTS_ODBC"}
+VIEWS: dict[str, str] = ODBC_VIEWS  # the partner view each feed can be read from (pipelines/feeds.py)
+ODBC_SETTINGS: dict[str, str] = {feed: f"IOM_{feed.upper()}_ODBC" for feed in VIEWS}  # CONTRACT section 5
 FETCH_ROWS = 5000
 
 
