@@ -170,3 +170,20 @@ traffic_light = sa.Table("traffic_light", metadata, *_traffic_light_columns(repo
 # Each month's figures as every run computed them: a restated month keeps its earlier
 # values beside the report date that produced them (performance leads' history).
 traffic_light_history = sa.Table("traffic_light_history", metadata, *_traffic_light_columns(report_date_in_key=True))
+
+# Where each member is in the criminal justice system (pipelines/cjs_location.py): one row
+# per spell, derived from the linked events as the warehouse held them on ``as_of``.
+CJS_LOCATIONS = ("COMMUNITY", "POLICE_CUSTODY", "REMANDED_IN_CUSTODY", "IN_PRISON", "ON_LICENCE", "UNKNOWN")
+cjs_location = sa.Table(
+    "cjs_location",
+    metadata,
+    sa.Column("iom_id", sa.String(16), primary_key=True),
+    sa.Column("started_at", sa.DateTime, primary_key=True),  # local wall clock
+    sa.Column("ended_at", sa.DateTime),  # the next spell's start; null for the spell in force
+    sa.Column("location", sa.String(24), nullable=False),
+    sa.Column("cause", sa.String(32), nullable=False),  # the kind of event that put them there
+    sa.Column("feed", sa.String(32)),  # the feed of the row that did, null for the register's default
+    sa.Column("file_id", sa.Integer),
+    sa.Column("row_no", sa.Integer),
+    sa.Column("as_of", sa.Date, nullable=False),  # the report date whose data this was derived from
+)

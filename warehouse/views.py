@@ -9,6 +9,7 @@
   stored link judged against the newest register that judged it), the member's division
   in the register in force on the event's date, and whether it was reportable then.
 - ``member_history`` / ``member``: the register as SCD type 2 history.
+- ``cjs_location_current``: each member's spell in force in ``cjs_location``.
 
 Plain SQL that SQLite and PostgreSQL both run.  ``VIEWS`` is every view in creation
 order; migrations freeze the text (``VIEWS`` in each view migration) and
@@ -99,6 +100,7 @@ def _views() -> dict[str, Callable[[], str]]:
             views[feed.current_view] = lambda name=name: current_view_sql(name)
     for name in LINKED_FEEDS:
         views[linked_view_name(name)] = lambda name=name: linked_view_sql(name)
+    views["cjs_location_current"] = lambda: "SELECT * FROM cjs_location WHERE ended_at IS NULL"
     return views
 
 
