@@ -518,6 +518,52 @@ def cmd_review_history(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_grant(args: argparse.Namespace) -> int:
+    from warehouse.roles import RoleError, grant, roles_from_env
+
+    try:
+        roles = roles_from_env(args.analyst_role, args.pipeline_role)
+        views = grant(_warehouse(), roles)
+    except RoleError as exc:
+        return _refuse([str(exc)])
+    print(f"role {roles.analyst} (NOLOGIN) may read only: {', '.join(views)}")
+    print(f"role {roles.pipeline} (NOLOGIN) may read and write every table; grant either to a login role "
+          f"(GRANT {roles.analyst} TO <login>)")  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    from pipelines import retention
+    from pipelines.settings import ConfigError, load_hub_config, pseudonym_key
+
+    apply_environment_defaults()
+    try:
+        periods = load_hub_config(os.environ["IOM_CONFIG"]).retention
+        key = pseudonym_key() if args.apply else b""
+    except ConfigError as exc:
+        return _refuse([str(exc)])
+    by = _decided_by(args)
+    if args.apply and not by.strip():
+        return _refuse(["who erases is blank: pass --by NAME"])
+    engine, as_of = _warehouse(), args.date or today_in_london()
+    if args.apply:
+        erasures = retention.apply(engine, periods, as_of, by, key)
+    else:
+        erasures = retention.plan(engine, periods, as_of)
+    print(f"retention as of {as_of} ({retention.NON_COHORT}: {periods.non_cohort_days} days after the file's date; "
+          f"{retention.AFTER_DESELECTION}: {periods.after_deselection_days} days after deselection)"
+          + ("" if args.apply else ", dry run: nothing is erased"))  # fmt: skip
+    verb = "erased" if args.apply else "would erase"
+    for e in erasures:
+        print(f"  {e.rule}: {e.table}: {verb} {e.rows} row(s) of {e.people} people")
+    total = sum(e.rows for e in erasures)
+    if args.apply:
+        print(f"{total} row(s) erased by {by.strip()}; recorded in erasure_log and audit_event")
+    else:
+        print(f"{total} row(s) would be erased; iom-hub retention --apply erases them")
+    return EXIT_OK
+
+
 def cmd_linkage_report(args: argparse.Namespace) -> int:
     import json
     import tempfile
@@ -641,6 +687,19 @@ def main(argv: list[str] | None = None) -> int:
     pending.set_defaults(fn=cmd_review_list)
     history = actions.add_parser("history", help="every decision recorded: who, when, what")
     history.set_defaults(fn=cmd_review_history)
+
+    grant = sub.add_parser(
+        "grant", help="PostgreSQL: create or update the analyst role (pseudonymised views only) and the pipeline role"
+    )
+    grant.add_argument("--analyst-role", help="analyst group role (default: $IOM_ANALYST_ROLE or iom_analyst)")
+    grant.add_argument("--pipeline-role", help="pipeline group role (default: $IOM_PIPELINE_ROLE or iom_pipeline)")
+    grant.set_defaults(fn=cmd_grant)
+
+    keep = sub.add_parser("retention", help="erase personal data past its retention period (dry run unless --apply)")
+    keep.add_argument("--apply", action="store_true", help="erase (default: only say what would be erased)")
+    keep.add_argument("--date", type=_date, help="count the periods back from this date (default: today)")
+    keep.add_argument("--by", help="who erases, for the erasure log (default: $USER)")
+    keep.set_defaults(fn=cmd_retention)
 
     report = sub.add_parser("linkage-report", help="measure linking precision and recall on a generated inbox")
     train = sub.add_parser("linkage-train", help="re-estimate the linkage model's parameters (writes model.json)")

@@ -4,8 +4,10 @@ The graph (docs/design.md, "How the partitions map to the data"):
 
     inbox --sync--> ledger/<feed>, <feed row table>        not partitioned
                       --> record_link/<feed>               per report date
-                      --> division_reports --> delivered_reports   per report date
                       --> traffic_light                    not partitioned (months)
+                      --> cjs_location                     not partitioned (spells)
+                  --> member_pseudonyms                    not partitioned
+                      --> division_reports --> delivered_reports   per report date
                       --> review_list                      per report date
 """
 
@@ -19,7 +21,9 @@ from pipelines.alert_sensors import alert_sensors
 from pipelines.assets.ingest import GROUP as SYNC_GROUP
 from pipelines.assets.ingest import SYNC_ASSETS
 from pipelines.assets.linking import LINK_ASSETS, review_list
+from pipelines.assets.locations import cjs_location
 from pipelines.assets.outputs import delivered_reports, division_reports, traffic_light
+from pipelines.assets.privacy import member_pseudonyms
 from pipelines.assets.quality import data_quality
 from pipelines.checks.ingest import SYNC_CHECKS
 from pipelines.checks.outputs import OUTPUT_CHECKS
@@ -77,7 +81,17 @@ defs = dg.Definitions(
     # importing the pipeline for each of some thirty steps costs far more than the steps.
     # A deployment with workers chooses its executor by configuration (issue 12).
     executor=dg.in_process_executor,
-    assets=[*SYNC_ASSETS, *LINK_ASSETS, division_reports, delivered_reports, traffic_light, review_list, data_quality],
+    assets=[
+        *SYNC_ASSETS,
+        *LINK_ASSETS,
+        division_reports,
+        delivered_reports,
+        traffic_light,
+        cjs_location,
+        member_pseudonyms,
+        review_list,
+        data_quality,
+    ],
     asset_checks=[*SYNC_CHECKS, *OUTPUT_CHECKS, *QUALITY_CHECKS],
     jobs=[daily_pipeline, inbox_sync],
     schedules=[morning_report(DAILY_JOB, _config.report_at), feed_arrivals(SYNC_JOB, _config)],

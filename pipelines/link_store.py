@@ -23,7 +23,7 @@ from pipelines.linkage.model import MODEL_PATH
 from pipelines.linking import link_records
 from pipelines.membership import attach_members
 from pipelines.settings import LinkThresholds
-from warehouse.schema import link_candidate, link_decision, record_link
+from warehouse.schema import erased_row, link_candidate, link_decision, record_link
 
 # Bump when the rules in pipelines/linking.py change what they decide.
 RULES_VERSION = "2"
@@ -54,20 +54,33 @@ def latest_decisions(conn: sa.Connection, feed_name: str) -> pd.DataFrame:
     return decisions.drop_duplicates(["subject", "iom_id"], keep="last")
 
 
+def _erased() -> sa.ColumnElement[bool]:
+    """The link's row was erased by retention (pipelines/retention.py): its details are gone,
+    so its stored links are final; relinking would judge erased names."""
+    return sa.exists().where(
+        erased_row.c.feed == record_link.c.feed,
+        erased_row.c.file_id == record_link.c.file_id,
+        erased_row.c.row_no == record_link.c.row_no,
+    )
+
+
 def _stored(conn: sa.Connection, register_id: int, feed_name: str, file_ids: list[int], version: str) -> pd.DataFrame:
     q = sa.select(*[record_link.c[c] for c in LINK_COLUMNS]).where(
         record_link.c.register_id == register_id,
         record_link.c.feed == feed_name,
         record_link.c.file_id.in_(file_ids),
-        record_link.c.linker_version == version,  # a link made with another model or thresholds is not one
+        # A link made with another model or thresholds is not one, except an erased row's.
+        sa.or_(record_link.c.linker_version == version, _erased()),
     )
     return pd.DataFrame(conn.execute(q).fetchall(), columns=LINK_COLUMNS)
 
 
 def purge_stale(engine: sa.Engine, thresholds: LinkThresholds) -> int:
-    """Drop links computed with another model or thresholds; they are recomputed on demand."""
+    """Drop links computed with another model or thresholds; they are recomputed on demand.
+    An erased row's links stay: there is nothing left to recompute them from."""
     with engine.begin() as conn:
-        return conn.execute(record_link.delete().where(record_link.c.linker_version != linker_version(thresholds))).rowcount
+        stale = sa.and_(record_link.c.linker_version != linker_version(thresholds), ~_erased())
+        return conn.execute(record_link.delete().where(stale)).rowcount
 
 
 def links_for(

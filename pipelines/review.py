@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
+from pipelines import audit
 from pipelines.feeds import FEEDS, LINKED_FEEDS
 from pipelines.link_store import forget_subject
 from pipelines.linking import ACCEPT, REJECT, REVIEW
@@ -77,12 +78,16 @@ def record_decisions(engine: sa.Engine, decisions: list[Decision], decided_by: s
             if not known and not decided_before:
                 # The subject is not repeated: for a release it is a prison number.
                 raise DecisionError(f"{source} decision {i}: no {d.feed} record has that subject (see the review page)")
-            conn.execute(
+            inserted = conn.execute(
                 link_decision.insert().values(
                     feed=d.feed, subject=d.subject, iom_id=d.iom_id, decision=d.decision,
                     decided_by=decided_by.strip(), decided_at=now, source=source, note=d.note,
                 )
             )  # fmt: skip
+            # The audit entry points at the decision by id: the subject is an identifier.
+            decision_id = inserted.inserted_primary_key[0]
+            detail = f"{d.decision} {d.feed} decision {decision_id} ({source})"
+            audit.record(conn, decided_by.strip(), audit.LINK_DECISION, detail, at=now)
             forget_subject(conn, d.feed, d.subject)
     return len(checked)
 

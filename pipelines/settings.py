@@ -46,6 +46,7 @@ OPTIONAL = (
     "IOM_SFTP_KEY",
     "IOM_SFTP_KEY_PASSPHRASE",
     "IOM_SFTP_KNOWN_HOSTS",
+    "IOM_PSEUDONYM_KEY",  # the secret of the analysts' member pseudonyms (pseudonym_key)
 )
 
 
@@ -129,6 +130,16 @@ class LinkThresholds:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long personal data is kept (DPA 2018 Part 3; pipelines/retention.py), in days:
+    a member's details after their deselection, and the rows of people never linked to
+    the cohort after their file's date."""
+
+    after_deselection_days: int = 2190
+    non_cohort_days: int = 365
+
+
+@dataclass(frozen=True)
 class HubConfig:
     divisions: dict[str, str]
     feeds: dict[str, FeedTimeliness]
@@ -138,10 +149,50 @@ class HubConfig:
     providers: dict[str, dict[str, ProviderSchedule]] = field(default_factory=dict)
     # When the morning_report schedule runs the day's report (Europe/London).
     report_at: time = time(7, 0)
+    retention: Retention = Retention()
 
 
 class ConfigError(ValueError):
     pass
+
+
+RETENTION_KEYS = ("after_deselection_days", "non_cohort_days")
+
+
+def _retention(path: str, raw: dict) -> Retention:
+    section = raw.get("retention")
+    if section is None:
+        return Retention()
+    where = f"{path}: retention"
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: must be a mapping such as {{after_deselection_days: 2190, non_cohort_days: 365}}")
+    unknown = [str(k) for k in section if k not in RETENTION_KEYS]
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {', '.join(unknown)} (keys: {', '.join(RETENTION_KEYS)})")
+    days = {}
+    for key in RETENTION_KEYS:
+        value = section.get(key, getattr(Retention, key))
+        # bool is an int in Python: `yes` must not read as one day.
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{where}: {key} must be a whole number of days, at least 1 (got {value!r})")
+        days[key] = value
+    return Retention(**days)
+
+
+PSEUDONYM_KEY = "IOM_PSEUDONYM_KEY"
+PSEUDONYM_KEY_MIN_LENGTH = 32
+
+
+def pseudonym_key() -> bytes:
+    """The secret the member pseudonyms are keyed with: from the environment only, never a
+    file in the repository; a ConfigError naming the setting when unset or too short."""
+    text = os.environ.get(PSEUDONYM_KEY, "").strip()
+    if not text:
+        raise ConfigError(f"{PSEUDONYM_KEY}: not set; the pseudonymised views and retention need this secret "
+                          "(e.g. openssl rand -hex 32, kept in the hub's secrets store)")  # fmt: skip
+    if len(text) < PSEUDONYM_KEY_MIN_LENGTH:
+        raise ConfigError(f"{PSEUDONYM_KEY}: too short; use a random secret of at least {PSEUDONYM_KEY_MIN_LENGTH} characters")
+    return text.encode("utf-8")
 
 
 def _thresholds(path: str, raw: dict) -> LinkThresholds:
@@ -254,6 +305,7 @@ def load_hub_config(path: str) -> HubConfig:
             _thresholds(path, raw),
             _providers(path, raw),
             _report_at(path, raw),
+            _retention(path, raw),
         )
     except ConfigError:
         raise  # already says where and what

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from pipelines import cjs_location as cjs
 from pipelines import traffic_light as tl
 from pipelines.daily import link_for_report
+from pipelines.event_links import link_every_event
 from pipelines.feeds import FEEDS, LINKED_FEEDS
 from pipelines.ingest import ingest_feed
 from pipelines.reports.render import write_report
@@ -48,9 +50,12 @@ class Hub:
             ingest_feed(self.engine, source, feed, report_date, settle_seconds=0, divisions=frozenset(config.divisions))
         for feed in LINKED_FEEDS:
             link_for_report(self.engine, feed, report_date, config.linking)
+        tl.store(self.engine, tl.compute(self.engine, report_date, config))
+        # As the graph orders them: cjs_location after the traffic light, the reports after it.
+        link_every_event(self.engine, report_date, config.linking)
+        cjs.store(self.engine, cjs.derive(self.engine, report_date), report_date)
         for report in build_reports(self.engine, report_date, config):
             write_report(self.reports_dir, report)
-        tl.store(self.engine, tl.compute(self.engine, report_date, config))
         write_review_page(self.review_dir, report_date, review_items(self.engine, report_date), config.linking)
 
     @property

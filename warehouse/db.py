@@ -90,6 +90,12 @@ def upgrade(engine: sa.Engine) -> None:
         migration_lock(conn)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+        # The data dictionary as PostgreSQL comments: documentation, not schema, so not a
+        # migration (the descriptions change without the schema); rewritten where they
+        # differ, under the same lock. Imported here: the dictionary reads the schema.
+        from warehouse.dictionary import apply_comments
+
+        apply_comments(conn)
 
 
 def upgrade_or_explain(engine: sa.Engine) -> None:

@@ -187,3 +187,54 @@ cjs_location = sa.Table(
     sa.Column("row_no", sa.Integer),
     sa.Column("as_of", sa.Date, nullable=False),  # the report date whose data this was derived from
 )
+
+# --------------------------------------------------------------------------- privacy (issue 9)
+
+# A stable pseudonym per member for the pseudonymised views (warehouse/pseudonymised.py): a
+# keyed hash of iom_id computed by the pipeline, because SQLite has no HMAC.  Analysts
+# never read this table, only the views that join it.
+member_pseudonym = sa.Table(
+    "member_pseudonym",
+    metadata,
+    sa.Column("iom_id", sa.String(16), primary_key=True),
+    sa.Column("pseudonym", sa.String(32), nullable=False, unique=True),
+)
+
+# Rows whose personal columns retention has erased (pipelines/retention.py): so a rerun
+# erases nothing more, and linking keeps their stored links instead of re-judging details
+# that are gone.  No personal data: where the row is and under which rule.
+erased_row = sa.Table(
+    "erased_row",
+    metadata,
+    sa.Column("feed", sa.String(32), primary_key=True),
+    sa.Column("file_id", sa.ForeignKey("ingest_file.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("row_no", sa.Integer, primary_key=True),
+    sa.Column("rule", sa.String(32), nullable=False),
+    sa.Column("erased_at", sa.DateTime, nullable=False),  # UTC
+)
+
+# One row per (rule, table) of every erasure applied: what, when, under which rule, by whom.
+erasure_log = sa.Table(
+    "erasure_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("erased_at", sa.DateTime, nullable=False),  # UTC
+    sa.Column("erased_by", sa.String(128), nullable=False),
+    sa.Column("rule", sa.String(32), nullable=False),
+    sa.Column("table_name", sa.String(64), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("people", sa.Integer, nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),  # the date the retention periods were counted back from
+)
+
+# Append-only audit trail of the hub's own actions (review decisions, erasures): who, when,
+# what; the detail never holds personal data (it names tables, rules, counts, decision ids).
+audit_event = sa.Table(
+    "audit_event",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime, nullable=False),  # UTC
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+)

@@ -10,6 +10,7 @@
   in the register in force on the event's date, and whether it was reportable then.
 - ``member_history`` / ``member``: the register as SCD type 2 history.
 - ``cjs_location_current``: each member's spell in force in ``cjs_location``.
+- ``pseudo_*``: the pseudonymised views for analysts (warehouse/pseudonymised.py).
 
 Plain SQL that SQLite and PostgreSQL both run.  ``VIEWS`` is every view in creation
 order; migrations freeze the text (``VIEWS`` in each view migration) and
@@ -22,6 +23,7 @@ from collections.abc import Callable
 
 from pipelines.feeds import FEEDS, LINKED_FEEDS, FeedKind
 from warehouse.history import member_history_sql, member_sql, snapshot_files_sql
+from warehouse.pseudonymised import pseudonymised_views
 from warehouse.schema import ROW_TABLES
 from warehouse.winners import LATER_ROW_FIRST, order_sql
 
@@ -81,7 +83,7 @@ def linked_view_sql(feed_name: str) -> str:
         "k.iom_id AS linked_iom_id, k.method AS link_method, k.register_date AS linked_with_register_of, "
         "h.managing_division, "
         f"CASE WHEN h.status IN ({statuses}) AND h.selected_on <= {on} "
-        f"AND (h.deselected_on IS NULL OR h.deselected_on >= {on}) THEN 1 ELSE 0 END AS reportable "
+        f"AND (h.status = 'ACTIVE' OR h.deselected_on >= {on}) THEN 1 ELSE 0 END AS reportable "
         f"FROM {feed.current_view} e "
         "LEFT JOIN link k ON k.file_id = e.file_id AND k.row_no = e.row_no AND k.rn = 1 "
         f"LEFT JOIN member_history h ON h.iom_id = k.iom_id AND h.valid_from <= {on} "
@@ -101,6 +103,9 @@ def _views() -> dict[str, Callable[[], str]]:
     for name in LINKED_FEEDS:
         views[linked_view_name(name)] = lambda name=name: linked_view_sql(name)
     views["cjs_location_current"] = lambda: "SELECT * FROM cjs_location WHERE ended_at IS NULL"
+    # Last: the pseudonymised views read the others (warehouse/pseudonymised.py).
+    for name in pseudonymised_views():
+        views[name] = lambda name=name: pseudonymised_views()[name]
     return views
 
 

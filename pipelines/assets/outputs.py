@@ -26,7 +26,8 @@ LINKS = [links_key(f) for f in LINKED_FEEDS]
     owners=OWNERS,
     partitions_def=report_dates,
     backfill_policy=ONE_RUN_FOR_A_RANGE,
-    deps=[*ROWS, *LINKS],
+    # After cjs_location: "where the cohort is" reads every month's links it stored.
+    deps=[*ROWS, *LINKS, dg.AssetKey("cjs_location")],
     kinds={"html", "csv"},
     description="Partition D: for every division, `report.html` and one CSV per section under "
     "`IOM_REPORTS_DIR/<D>/<division>/` (CONTRACT section 7): what happened to the cohort on D-1 and what is "

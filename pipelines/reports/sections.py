@@ -13,11 +13,13 @@ from datetime import date, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
+from pipelines import cjs_location as cjs
 from pipelines.daily import reportable_records
-from pipelines.membership import active_members
+from pipelines.membership import active_members, attach_members
 from pipelines.reports.feed_status import FEED_COLUMNS, PROVIDER_COLUMNS, statuses
 from pipelines.settings import HubConfig
 from pipelines.store import register_in_force
+from warehouse.schema import CJS_LOCATIONS
 
 REVIEW_HORIZON_DAYS = 14
 
@@ -43,6 +45,7 @@ class ReportFile:
     # section 4), or REPORT_DAY for members who must be ACTIVE on D itself (reviews).
     reportable_on: str | None = None
     every_division: bool = False  # the same rows in every division's folder, whoever manages them
+    by_division: bool = False  # not people, but counts for the division (its managing_division rows)
 
     @property
     def filename(self) -> str:
@@ -99,6 +102,19 @@ REPORT_FILES: tuple[ReportFile, ...] = (
         reportable_on=REPORT_DAY,
     ),
     ReportFile(
+        "locations", ("location", "members", "changed_yesterday"),
+        "Where the cohort is",
+        "Members in the cohort yesterday, by where they were in the criminal justice system at the end of the day, "
+        "as arrests, court results and release schedules show it.",
+        by_division=True,
+    ),
+    ReportFile(
+        "location_changes",
+        ("iom_id", "surname", "forenames", "location", "since", "previous_location", "cause"),
+        "Changed location yesterday", "Each move, with what showed it.",
+        order=("since", "iom_id"), count="changed location", reportable_on="since",
+    ),
+    ReportFile(
         "feeds", tuple(FEED_COLUMNS), "Feeds", "Where each feed's data stands for this report.", status_column=True,
     ),
     ReportFile(
@@ -138,6 +154,27 @@ def _shape(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def where_the_cohort_is(
+    engine: sa.Engine, report_date: date, register: pd.DataFrame, divisions: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(counts by division and location at the end of D-1, the moves of D-1) for members in
+    the cohort on D-1 (reportable that day), from the locations as the data stood on D."""
+    yesterday = report_date - timedelta(days=1)
+    spells = cjs.derive(engine, report_date)
+    previous = spells.groupby("iom_id")["location"].shift() if not spells.empty else spells.get("location")
+    spells = spells.assign(previous_location=previous, day=pd.to_datetime(spells["started_at"]).dt.date)
+    at_end = attach_members(cjs.location_at_end_of(spells, yesterday).assign(day=yesterday), register, "day")
+    moved = attach_members(spells[spells["day"] == yesterday], register, "day")
+    moved = moved.assign(since=pd.to_datetime(moved["started_at"]).dt.strftime("%Y-%m-%dT%H:%M:%S")) if not moved.empty else moved
+    grid = pd.MultiIndex.from_product([divisions, CJS_LOCATIONS], names=["managing_division", "location"])
+    members = at_end.groupby(["managing_division", "location"]).size() if not at_end.empty else pd.Series(dtype=int)
+    changed = moved.groupby(["managing_division", "location"]).size() if not moved.empty else pd.Series(dtype=int)
+    counts = pd.DataFrame(
+        {"members": members.reindex(grid, fill_value=0), "changed_yesterday": changed.reindex(grid, fill_value=0)}
+    )
+    return counts.reset_index(), moved
+
+
 def build_reports(engine: sa.Engine, report_date: date, config: HubConfig) -> list[DailyReport]:
     register_date, register = register_in_force(engine, report_date)
 
@@ -153,6 +190,8 @@ def build_reports(engine: sa.Engine, report_date: date, config: HubConfig) -> li
     if not reviews.empty:
         reviews["days_until_due"] = (pd.to_datetime(reviews["next_review_due"]) - pd.Timestamp(report_date)).dt.days
 
+    # After the window's links above: the locations read them.
+    locations, moves = where_the_cohort_is(engine, report_date, register, list(config.divisions))
     status = statuses(engine, report_date, config)  # feeds.csv and providers.csv, judged together
     appointments = attendance[attendance["record_type"] == "APPOINTMENT"]
     changes = attendance[attendance["record_type"] == "STATUS_CHANGE"]
@@ -167,6 +206,8 @@ def build_reports(engine: sa.Engine, report_date: date, config: HubConfig) -> li
         "status_changes": changes,
         "releases": releases,
         "reviews": reviews,
+        "locations": locations,
+        "location_changes": moves,
         "feeds": status.feeds,  # the same in every division
         "providers": status.providers,
     }
@@ -174,8 +215,8 @@ def build_reports(engine: sa.Engine, report_date: date, config: HubConfig) -> li
     for division, division_name in config.divisions.items():
         # Sections of people hold the division's members, but for those shown to every division.
         sections = {
-            f.section: _shape(f.section, of(division, content[f.section]) if f.reportable_on and not f.every_division
-                              else content[f.section])
+            f.section: _shape(f.section, of(division, content[f.section])
+                              if (f.reportable_on or f.by_division) and not f.every_division else content[f.section])
             for f in REPORT_FILES
         }  # fmt: skip
         reports.append(DailyReport(report_date, register_date, division, division_name, sections))
