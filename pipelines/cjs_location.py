@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from pipelines.link_store import subjects
 from pipelines.store import events_as_of, rows_of_files, snapshot_files
 from warehouse.schema import CJS_LOCATIONS, cjs_location, ingest_file, record_link
+from warehouse.winners import NEWEST_REGISTER_FIRST, order_by
 
 LOCATIONS = CJS_LOCATIONS
 COMMUNITY, POLICE_CUSTODY, REMANDED, IN_PRISON, ON_LICENCE, UNKNOWN = CJS_LOCATIONS
@@ -61,7 +62,7 @@ def _subject_members(engine: sa.Engine, feed_name: str, as_of: date) -> pd.DataF
     register = ingest_file.alias("register")
     newest = (
         sa.func.row_number()
-        .over(partition_by=record_link.c.subject, order_by=[register.c.file_date.desc(), register.c.id.desc()])
+        .over(partition_by=record_link.c.subject, order_by=order_by(NEWEST_REGISTER_FIRST, register))
         .label("rank")
     )
     ranked = (

@@ -42,6 +42,7 @@ from pipelines.feeds import FEEDS, LINKED_FEEDS, ColType, Column, Feed
 from pipelines.settings import Retention
 from warehouse.pseudonymised import ERASED_DATE, ERASED_TEXT
 from warehouse.schema import ROW_TABLES, erased_row, erasure_log, ingest_file, record_link
+from warehouse.winners import NEWEST_FILE_FIRST, order_by
 
 AFTER_DESELECTION = "after_deselection"
 NON_COHORT = "non_cohort"
@@ -74,7 +75,7 @@ def _not_erased(feed_name: str, t: sa.Table) -> sa.ColumnElement[bool]:
 def expired_members(retention: Retention, as_of: date) -> sa.Select:
     """iom_ids whose newest register entry is DESELECTED longer ago than the period."""
     m, f = ROW_TABLES[REGISTER], ingest_file
-    newest_first = [f.c.file_date.desc(), f.c.file_time.desc(), f.c.name.desc()]
+    newest_first = order_by(NEWEST_FILE_FIRST, f)
     ranked = (
         sa.select(m.c.iom_id, m.c.status, m.c.deselected_on,
                   sa.func.row_number().over(partition_by=m.c.iom_id, order_by=newest_first).label("rn"))

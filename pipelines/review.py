@@ -25,6 +25,7 @@ from pipelines.link_store import forget_subject
 from pipelines.linking import ACCEPT, REJECT, REVIEW
 from pipelines.store import in_force
 from warehouse.schema import ROW_TABLES, ingest_file, link_candidate, link_decision, record_link
+from warehouse.winners import NEWEST_REGISTER_FIRST, order_by
 
 DECISIONS = (ACCEPT, REJECT)
 _IOM_ID = re.compile(r"^[A-Z]{3}-[0-9]{6}$")
@@ -193,7 +194,7 @@ def _newest_judgement(engine: sa.Engine, report_date: date) -> pd.DataFrame:
             sa.func.row_number()
             .over(
                 partition_by=[record_link.c.feed, record_link.c.subject],
-                order_by=[reg.c.file_date.desc(), record_link.c.register_id.desc()],
+                order_by=order_by(NEWEST_REGISTER_FIRST, reg),  # reg.id is record_link.register_id
             )
             .label("rank"),
         )  # fmt: skip

@@ -34,7 +34,9 @@ def test_definitions_load_without_deprecation_warnings():
         "print(len(list(d.defs.resolve_asset_graph().get_all_asset_keys())))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1])
-    assert int(out.stdout.strip()) == 5 * 2 + 4 + 3 + 2  # ledger and rows per feed, links, products, review list, data quality
+    # ledger and rows per feed, links, products (reports, delivery, traffic light, cjs_location,
+    # member_pseudonyms), review list, data quality
+    assert int(out.stdout.strip()) == 5 * 2 + 4 + 5 + 2
 
 
 def test_dagster_validates_the_workspace():
@@ -70,8 +72,12 @@ def test_a_run_materialises_everything_with_counts_and_no_personal_data(env):
         "ledger/cohort", "ledger/arrests", "ledger/court_results", "ledger/prison_releases", "ledger/attendance",
         "cohort_member", "arrest_row", "court_result_row", "prison_release_row", "attendance_row",
         "record_link/arrests", "record_link/court_results", "record_link/attendance", "record_link/prison_releases",
-        "division_reports", "delivered_reports", "traffic_light", "review_list", "data_quality",
+        "division_reports", "delivered_reports", "traffic_light", "cjs_location", "member_pseudonyms", "review_list",
+        "data_quality",
     }  # fmt: skip
+    where = next(m for m in materialisations if m.asset_key.to_user_string() == "cjs_location").metadata
+    # The member arrested on the 22nd (no outcome yet) is in police custody; counts only.
+    assert (where["now_POLICE_CUSTODY"].value, where["written"].value) == (1, True)
     linked = next(m for m in materialisations if m.asset_key.to_user_string() == "record_link/arrests").metadata
     assert {k: linked[k].value for k in ("records", "by_identifier", "by_details", "to_review", "not_linked")} == {
         "records": 2, "by_identifier": 1, "by_details": 0, "to_review": 1, "not_linked": 0,

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -248,3 +249,65 @@ def test_a_past_date_rebuilds_from_files_dated_on_or_before_it(world):
                        ("providers", expected_providers(world["truth"], past, undated_counted=False))):  # fmt: skip
         got = read_csv(world["reports"] / past.isoformat() / "CH" / f"{name}.csv")
         assert [{k: r[k] for k in want[0]} for r in got] == want, name
+
+
+def test_where_each_member_is_matches_the_generators_careers(world):
+    """cjs_location, derived from the delivered feeds, against where the generator put each
+    member (remanded, sentenced, released on licence, recalled): the location at the end of
+    every day, from the first release schedule (before it nobody can know who is inside).
+    A member may differ only where a record of theirs did not reach them (review, quarantine)."""
+    from pipelines import cjs_location as cjs
+
+    truth = world["truth"].raw
+    engine = world["engine"]
+    with engine.connect() as conn:
+        spells = pd.read_sql(sa.text("SELECT * FROM cjs_location"), conn)
+        arrests = pd.read_sql(
+            sa.text("SELECT linked_iom_id, custody_ref FROM linked_arrest WHERE linked_iom_id IS NOT NULL"), conn
+        )
+        hearings = pd.read_sql(sa.text("SELECT linked_iom_id, court_code, hearing_date, urn FROM linked_court_result "
+                                       "WHERE linked_iom_id IS NOT NULL"), conn)  # fmt: skip
+    assert set(spells["as_of"].astype(str)) == {D.isoformat()}
+    first_schedule = min(f["date"] for f in truth["files"] if f["feed"] == "prison_releases")
+    on_register = {}
+    for day, entries in sorted(truth["registers"].items()):
+        for entry in entries:
+            on_register.setdefault(entry["iom_id"], day)
+    iom_of = {p["person_id"]: p["iom_id"] for p in truth["persons"] if p["iom_id"]}
+    true_arrests: dict[str, set] = {}
+    true_hearings: dict[str, set] = {}
+    for r in truth["records"]:
+        iom = iom_of.get(r["person_id"])
+        if iom is None or r["quarantine"]:
+            continue
+        if r["feed"] == "arrests":
+            true_arrests.setdefault(iom, set()).add(r["fields"]["custody_ref"])
+        elif r["feed"] == "court_results":
+            true_hearings.setdefault(iom, set()).add(r["file"])
+
+    def end_of_day(changes: list, day: date) -> str:
+        midnight = (day + pd.Timedelta(days=1)).isoformat()
+        return [loc for at, loc, _ in changes if at < midnight][-1]
+
+    compared, differ = 0, {}
+    days = pd.date_range(max(first_schedule, truth["first_date"]), D - pd.Timedelta(days=1)).date
+    for iom, changes in truth["cjs_locations"].items():
+        mine = spells[spells["iom_id"] == iom]
+        for day in days:
+            if day.isoformat() < on_register.get(iom, "9999"):
+                continue
+            compared += 1
+            got = cjs.location_at_end_of(mine, day)["location"].tolist()
+            want = end_of_day([(at.replace("T", " "), loc, c) for at, loc, c in changes], day)
+            if got != [want]:
+                differ.setdefault(iom, (day, got, want))
+    careers = {k for k, v in truth["cjs_locations"].items() if any(loc != "COMMUNITY" for _, loc, _ in v)}
+    assert compared > 10_000 and len(careers) > 20  # the careers are there to be found
+    for iom, (day, got, want) in differ.items():  # each difference is a record that did not reach its member
+        linked_arrests = set(arrests.loc[arrests["linked_iom_id"] == iom, "custody_ref"])
+        linked_files = {f"court_results_{c}_{str(h).replace('-', '')}.xml"
+                        for c, h in hearings.loc[hearings["linked_iom_id"] == iom, ["court_code", "hearing_date"]].itertuples(index=False)}  # fmt: skip
+        assert (linked_arrests != true_arrests.get(iom, set())) or (linked_files != true_hearings.get(iom, set())), (
+            f"{iom} on {day}: derived {got}, generator {want}, though all its records were linked"
+        )
+    assert len(differ) <= 0.02 * len(truth["cjs_locations"]), f"{len(differ)} members differ"

@@ -25,7 +25,7 @@ from pipelines.feeds import FEEDS, LINKED_FEEDS, FeedKind
 from warehouse.history import member_history_sql, member_sql, snapshot_files_sql
 from warehouse.pseudonymised import pseudonymised_views
 from warehouse.schema import ROW_TABLES
-from warehouse.winners import LATER_ROW_FIRST, order_sql
+from warehouse.winners import LATER_ROW_FIRST, NEWEST_REGISTER_FIRST, order_sql
 
 REPORTABLE_STATUSES = ("ACTIVE", "DESELECTED")  # CONTRACT section 4
 
@@ -77,7 +77,7 @@ def linked_view_sql(feed_name: str) -> str:
     statuses = ", ".join(f"'{s}'" for s in REPORTABLE_STATUSES)
     return (
         "WITH link AS (SELECT l.file_id, l.row_no, l.iom_id, l.method, g.file_date AS register_date, "
-        "ROW_NUMBER() OVER (PARTITION BY l.file_id, l.row_no ORDER BY g.file_date DESC, g.id DESC) AS rn "
+        f"ROW_NUMBER() OVER (PARTITION BY l.file_id, l.row_no ORDER BY {order_sql(NEWEST_REGISTER_FIRST, 'g')}) AS rn "
         f"FROM record_link l JOIN ingest_file g ON g.id = l.register_id WHERE l.feed = '{feed_name}') "
         f"SELECT e.*, {on} AS event_date, SUBSTR(CAST({on} AS TEXT), 1, 7) AS event_month, "
         "k.iom_id AS linked_iom_id, k.method AS link_method, k.register_date AS linked_with_register_of, "

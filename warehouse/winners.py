@@ -35,6 +35,10 @@ LATER_ROW_FIRST = (
     SortKey("file", "name", descending=True),
     SortKey("row", "row_no", descending=True),
 )
+# The newest file first (the first three keys of the above).
+NEWEST_FILE_FIRST = LATER_ROW_FIRST[:3]
+# Among the links of one record, judged against several registers: the newest register's.
+NEWEST_REGISTER_FIRST = (SortKey("file", "file_date", descending=True), SortKey("file", "id", descending=True))
 # Among a snapshot feed's files of one date: the preferred format, then the later file.
 FILE_OF_DATE_FIRST = (
     SortKey("format"),

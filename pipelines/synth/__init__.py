@@ -8,6 +8,15 @@ deliberate mess), `data/demo/redeliveries/` (first versions of corrected files) 
 `data/demo/truth.json` (the ground truth an independent oracle checks the pipeline
 against).  `scale` multiplies the population and every volume.
 
+Members have criminal-justice careers (pipelines.synth.careers): some are serving a
+sentence at the start, some are charged and remanded in custody, heard again until bailed
+or sentenced (some to imprisonment, then scheduled for release and released on licence),
+some are recalled while on licence, and a few arrests are never closed.
+`truth["cjs_locations"]` gives, per iom_id of everyone on a register snapshot, the
+change points `[at, location, cause]` of where they are (COMMUNITY, POLICE_CUSTODY,
+REMANDED_IN_CUSTODY, IN_PRISON, ON_LICENCE, UNKNOWN) from the first day 00:00 to D 00:00,
+as the feeds' rows show it (the rules are in pipelines.synth.careers and model.Timeline).
+
 For measuring record linkage, `identifierless_share` of the members' court and
 attendance rows (half of it for arrests) carry no identifier and one variation of the
 person's details (pipelines.synth.variations), and decoys (non-members deliberately close

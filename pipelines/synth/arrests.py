@@ -4,6 +4,13 @@ Windows-1252, UK dates.  NICHE is extracted two to four times a day; each extrac
 lists arrests opened since the last one and outcomes decided since (an "outcome update":
 the whole row again, same custody_ref, now with an outcome).  Arrests are generated per
 day, then each is placed in the extraction that would first have seen it.
+
+Members' arrests follow their criminal-justice careers (pipelines.synth.careers): the
+careers' own arrests (charged and remanded, recalled to prison, never closed) are added
+as they were planned; any other arrest of a member happens only while they are free (not
+in police custody, remanded or in prison, nor due in court), is never remanded or
+transferred, and is always delivered, so each member's timeline can be read back from
+the rows.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from datetime import date, datetime, time, timedelta
 from itertools import accumulate
 
 from pipelines.identifiers import IdKind
+from pipelines.synth.careers import MARGIN, Careers, record_arrest
 from pipelines.synth.catalogue import ARREST_OUTCOMES, OFFENCES
 from pipelines.synth.clock import autumn_change, spring_change, truth_ts, uk_date, uk_ts
 from pipelines.synth.courts import ADULT_COURT, YOUTH_COURT, Appearance, next_sitting
@@ -72,6 +80,8 @@ class _Arrest:
     expect_certain: bool = True
     note: tuple[str, str] | None = None
     closed_only: bool = False  # reaches NICHE only once its outcome is known
+    career: bool = False  # planned by pipelines.synth.careers: its court hearings come from there
+    never_closed: bool = False  # no outcome is ever recorded
     notified: datetime | None = None
     updated: datetime | None = None
 
@@ -103,7 +113,7 @@ class _Refs:
         return f"{suite_code}/{at.year % 100:02d}/{self._next[suite_code]:06d}"
 
 
-def build(world: World, plan: MessPlan) -> ArrestFeed:
+def build(world: World, plan: MessPlan, careers: Careers) -> ArrestFeed:
     rng = stream(world.seed, "arrests")
     times = _extraction_times(world, plan)
     refs = _Refs(rng)
@@ -119,16 +129,56 @@ def build(world: World, plan: MessPlan) -> ArrestFeed:
             for _ in range(scaled(day_rng, low, high, world.scale)):
                 person = pool.draw(day_rng)
                 if person.at_liberty(day):
-                    arrests.append(_arrest(day_rng, world, refs, person, _arrest_time(day_rng, day), vary_details=True))
+                    arrest = _arrest(day_rng, world, refs, person, _arrest_time(day_rng, day), vary_details=True)
+                    if _fits(world, arrest):
+                        arrests.append(arrest)
         for decoy in plan.decoy_events.get(("arrests", "", day), []):
             arrests.append(_arrest(day_rng, world, refs, decoy, _arrest_time(day_rng, day)))
     arrests.extend(_deliberate(rng, world, plan, refs))
+    arrests.extend(_career_arrests(world, careers, refs))
     for arrest in arrests:
         _schedule(rng, arrest, times)
     placed = [a for a in arrests if a.notified is not None]
+    for arrest in placed:
+        if arrest.person.timeline is not None:
+            outcome = "" if arrest.never_closed else arrest.outcome
+            record_arrest(arrest.person, arrest.at, outcome, None if arrest.never_closed else arrest.outcome_at)
     appearances = _appearances(placed, world.last - timedelta(days=1))
     updates = sum(a.updated is not None for a in placed)
     return ArrestFeed(_deliveries(world, plan, placed, times), appearances, updates)
+
+
+def _fits(world: World, arrest: _Arrest) -> bool:
+    """A member's random arrest only while they are free, and its custody spell then
+    keeps other arrests and hearings away (before the period: wholly before it)."""
+    timeline = arrest.person.timeline
+    if timeline is None:
+        return True
+    start, end = arrest.at - MARGIN, arrest.outcome_at + MARGIN
+    if arrest.at.date() < world.first and end >= datetime.combine(world.first, time(0)):
+        return False
+    if not timeline.free(start, end):
+        return False
+    timeline.hold(arrest.at, arrest.outcome_at)
+    if arrest.next_court is not None:
+        timeline.hearings.append(datetime.combine(arrest.next_court, time(17, 0)))
+    return True
+
+
+def _career_arrests(world: World, careers: Careers, refs: _Refs) -> list[_Arrest]:
+    """The careers' arrests, with their planned outcomes and offences."""
+    rng = stream(world.seed, "career-arrests")
+    made = []
+    for planned in careers.arrests:
+        outcome_at = planned.outcome_at or planned.at + timedelta(days=3650)
+        arrest = _arrest(
+            rng, world, refs, planned.person, planned.at, planned.outcome or "RUI", outcome_at - planned.at, career=True
+        )
+        arrest.career, arrest.never_closed = True, not planned.outcome
+        if planned.offence is not None:
+            arrest.offence = planned.offence
+        made.append(arrest)
+    return made
 
 
 def _extraction_times(world: World, plan: MessPlan) -> list[datetime]:
@@ -166,6 +216,7 @@ def _arrest(
     outcome_after: timedelta | None = None,
     *,
     vary_details: bool = False,
+    career: bool = False,
 ) -> _Arrest:
     member = world.member_of.get(person.person_id)
     home = member.placement(at.date()).division if member else person.division
@@ -179,6 +230,9 @@ def _arrest(
     suite_code, suite = LEEDS_SUITE if division else rng.choice(OTHER_SUITES)
     code, title, _ = rng.choices(OFFENCES, weights=[w for _, _, w in OFFENCES], k=1)[0]
     outcome = outcome or weighted(rng, ARREST_OUTCOMES)
+    if member is not None and not career:
+        # Remands in custody and transfers to prison are the careers' (pipelines.synth.careers).
+        outcome = {"CHARGED_REMANDED": "CHARGED", "TRANSFERRED": "RUI"}.get(outcome, outcome)
     if outcome_after is None:
         hours = {"RUI": (2, 10), "NFA": (2, 14), "CHARGED_REMANDED": (14, 30)}.get(outcome, (3, 24))
         outcome_after = timedelta(minutes=rng.randint(hours[0] * 60, hours[1] * 60))
@@ -350,15 +404,25 @@ def _dst_arrests(rng: random.Random, world: World, plan: MessPlan, refs: _Refs) 
 
 
 def _schedule(rng: random.Random, arrest: _Arrest, times: list[datetime]) -> None:
-    """Place the arrest in the extraction that first sees it, and its outcome in the next."""
-    if arrest.closed_only or (arrest.note is None and rng.random() < 0.4):
+    """Place the arrest in the extraction that first sees it, and its outcome in the next.
+
+    A member's arrest is always placed (pending, if its outcome comes after the last
+    extraction), so that their timeline never holds an arrest the feed does not show.
+    """
+    if arrest.never_closed:
+        arrest.notified = _first_after(times, arrest.at + timedelta(minutes=rng.randint(15, 240)))
+    elif arrest.closed_only or (arrest.note is None and rng.random() < 0.4):
         # Some custody records reach NICHE only once closed: one row, outcome known.
         arrest.notified = _first_after(times, arrest.outcome_at + timedelta(minutes=rng.randint(10, 90)))
-        return
-    lag = timedelta(minutes=rng.randint(15, 240) if arrest.note is None else 15)
-    arrest.notified = _first_after(times, arrest.at + lag)
-    if arrest.notified is not None and arrest.notified < arrest.outcome_at:
-        arrest.updated = _first_after(times, arrest.outcome_at)
+    else:
+        lag = timedelta(minutes=rng.randint(15, 240) if arrest.note is None else 15)
+        arrest.notified = _first_after(times, arrest.at + lag)
+        if arrest.notified is not None and arrest.notified < arrest.outcome_at:
+            arrest.updated = _first_after(times, arrest.outcome_at)
+    if arrest.notified is None and arrest.person.timeline is not None:
+        arrest.notified = _first_after(times, arrest.at)
+        if arrest.notified is not None and arrest.notified < arrest.outcome_at and not arrest.never_closed:
+            arrest.updated = _first_after(times, arrest.outcome_at)
 
 
 def _first_after(times: list[datetime], moment: datetime) -> datetime | None:
@@ -370,8 +434,12 @@ def _appearances(arrests: list[_Arrest], last_court_day: date) -> list[tuple[str
     """Charged arrests are heard at their next court date, if it is inside the period."""
     out = []
     for arrest in arrests:
-        if arrest.next_court is None or arrest.next_court > last_court_day:
+        if arrest.career or arrest.next_court is None or arrest.next_court > last_court_day:
             continue
+        timeline = arrest.person.timeline
+        heard = datetime.combine(arrest.next_court, time(17, 0))
+        if timeline is not None and not timeline.free(heard - MARGIN, heard + MARGIN, hearings=False):
+            continue  # the member is held elsewhere that day: the case is adjourned unheard
         # Only charges the police system has actually recorded reach the court list.
         recorded = arrest.updated or (arrest.notified if arrest.notified and arrest.notified >= arrest.outcome_at else None)
         if recorded is None:

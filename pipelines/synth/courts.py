@@ -3,6 +3,11 @@
 One file per court per sitting day, every defendant heard.  First appearances come from
 the arrests charged earlier (so a member charged in the arrests feed turns up in court);
 the rest of each list is trials, sentences and mentions of the wider population.
+
+Members' custodial hearings (remanded in custody, imprisoned) are the careers'
+(pipelines.synth.careers), heard on the days planned there and sharing one URN per case;
+any other hearing of a member finds them free all day, bails rather than remands them
+and never imprisons them, so a member is never held without the feeds saying so.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import accumulate
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from pipelines.identifiers import IdKind
@@ -29,11 +35,14 @@ from pipelines.synth.catalogue import (
 )
 from pipelines.synth.clock import iso_date
 from pipelines.synth.idforms import written_pnc
-from pipelines.synth.model import Delivery, Person
+from pipelines.synth.model import AT_LIBERTY, Delivery, Person
 from pipelines.synth.plan import MessPlan
 from pipelines.synth.population import World
 from pipelines.synth.randomness import scaled, stream, weighted
 from pipelines.synth.variations import vary
+
+if TYPE_CHECKING:
+    from pipelines.synth.careers import CareerHearing
 
 # code: (name, weekdays sitting, (low, high) random cases per sitting)
 COURTS: dict[str, tuple[str, frozenset[int], tuple[float, float]]] = {
@@ -91,6 +100,7 @@ class _Defendant:
     quarantine: str | None = None
     variation: str | None = None
     expect_certain: bool = True
+    career: bool = False  # a hearing planned by pipelines.synth.careers
 
 
 @dataclass(slots=True)
@@ -111,7 +121,7 @@ class _Pool:
             return None
         for _ in range(4):
             person = self.people[bisect_left(self._cumulative, rng.random() * self._cumulative[-1])]
-            if person.at_liberty(day):
+            if person.free_all_day(day):
                 return person
         return None
 
@@ -120,6 +130,7 @@ def generate(
     world: World,
     plan: MessPlan,
     appearances: dict[tuple[str, date], list[Appearance]],
+    careers: dict[tuple[str, date], list[CareerHearing]],
 ) -> Iterator[Delivery]:
     members = [m.person for m in world.members]
     others = [p for p in world.others if not p.prisoner]
@@ -142,6 +153,9 @@ def generate(
             cases = _list_for(
                 rng, world, court, day, appearances.get((court, day), []), pools, urns, decoys.get((court, day), [])
             )
+            cases.extend(_career_cases(world, court, day, careers.get((court, day), []), urns))
+            if careers.get((court, day)):
+                rng.shuffle(cases)
             hearing_day = day
             notes: list[tuple[str, dict[str, object]]] = []
             name = f"court_results_{court}_{day:%Y%m%d}.xml"
@@ -154,36 +168,40 @@ def generate(
                         {"file": name, "note": "cohort members heard on D-1: " + ", ".join(m.iom_id for m in plan.court_members)},
                     )
                 )
-            if cases and _take(pending, "no_title", court, day):
-                offence = cases[0].defendants[0].offences[-1]
+            # Broken rows never hide a career's hearing (the truth must stay readable).
+            plain = [n for n, case in enumerate(cases, start=1) if not case.defendants[0].career]
+            if plain and _take(pending, "no_title", court, day):
+                defendant = cases[plain[0] - 1].defendants[0]
+                offence = defendant.offences[-1]
                 offence.title, offence.quarantine = None, "Offence without title"
                 notes.append(
                     (
                         "broken_rows",
                         {
                             "file": name,
-                            "path": _path(1, 1, len(cases[0].defendants[0].offences)),
+                            "path": _path(plain[0], 1, len(defendant.offences)),
                             "note": "Offence without title",
                         },
                     )
                 )
-            if cases and _take(pending, "no_surname", court, day):
-                defendant = cases[-1].defendants[0]
+            if plain and _take(pending, "no_surname", court, day):
+                defendant = cases[plain[-1] - 1].defendants[0]
                 defendant.surname, defendant.quarantine = "", "Defendant without surname"
                 notes.append(
                     (
                         "broken_rows",
                         {
                             "file": name,
-                            "path": f"/CourtResults/Case[{len(cases)}]/Defendant[1]",
+                            "path": f"/CourtResults/Case[{plain[-1]}]/Defendant[1]",
                             "note": "Defendant without surname: each of its offences quarantined",
                         },
                     )
                 )
             if _has_next_hearing(cases) and _take(pending, "double_next", court, day):
                 _force_double_next(cases, name, notes)
-            if _take(pending, "moved_hearing", court, day):
-                hearing_day = day - timedelta(days=1 if day.weekday() else 3)
+            moved_to = day - timedelta(days=1 if day.weekday() else 3)
+            if _all_free(cases, moved_to) and _take(pending, "moved_hearing", court, day):
+                hearing_day = moved_to
                 notes.append(
                     (
                         "hearing_date_differs_from_file_name",
@@ -195,6 +213,33 @@ def generate(
                     )
                 )
             yield _delivery(world, rng, court, day, hearing_day, name, cases, notes)
+
+
+def _all_free(cases: list[_Case], day: date) -> bool:
+    """Whether every defendant could have been heard, at liberty, on `day` instead."""
+    return all(not d.career and d.person.free_all_day(day) for case in cases for d in case.defendants)
+
+
+def _career_cases(world: World, court: str, day: date, hearings: list[CareerHearing], urns: _Urns) -> list[_Case]:
+    """The careers' hearings on this list: remands, bail and sentences as planned."""
+    rng = stream(world.seed, "career-court", court, day)
+    cases = []
+    for hearing in hearings:
+        case = hearing.case
+        if case.urn is None:
+            case.urn = urns.next(day)
+        defendant = _defendant(rng, world, court, day, case.person, "first", case.offence, False, vary_details=False)
+        defendant.remand, defendant.career = hearing.remand, True
+        defendant.present = not (hearing.remand == "PR" and rng.random() < 0.3)  # else by video link
+        offence = defendant.offences[0]
+        offence.results = list(hearing.results)
+        offence.next_hearings = [hearing.next_hearing] if hearing.next_hearing else []
+        offence.verdict = None
+        if hearing.next_hearing is None:  # sentenced: on a guilty plea, or found guilty
+            offence.plea = "GUILTY" if rng.random() < 0.7 else "NOT GUILTY"
+            offence.verdict = "GUILTY" if offence.plea == "NOT GUILTY" else None
+        cases.append(_Case(case.urn, [defendant]))
+    return cases
 
 
 def _decoy_sittings(world: World, plan: MessPlan) -> dict[tuple[str, date], list[Person]]:
@@ -338,6 +383,11 @@ def _defendant(
         else:
             remand = "CB" if rng.random() < 0.75 else "UB"
     sentence = weighted(rng, SENTENCES_YOUTH if youth else SENTENCES_ADULT)
+    if person.iom_id is not None:
+        # Members are held only by their careers (pipelines.synth.careers): bailed here instead.
+        remand = "CB" if remand in ("PR", "SA") else remand
+        if any(code == "1002" for code, _ in sentence):
+            sentence = weighted(rng, [entry for entry in SENTENCES_ADULT if entry[0] != sentence])
     offences = []
     for seq, (code, title) in enumerate(picked, start=1):
         plea = weighted(rng, [("GUILTY", 50.0), ("NOT GUILTY", 35.0), ("NO PLEA", 15.0)])
@@ -510,6 +560,11 @@ def _delivery(
                         },
                     }
                 )
+            timeline = defendant.person.timeline
+            seen = any((defendant.quarantine or o.quarantine) is None for o in defendant.offences)
+            if timeline is not None and not defendant.career and seen:
+                # Heard at liberty: no change, except for a member whose whereabouts were unknown.
+                timeline.change(datetime.combine(hearing_day, time(17, 0)), AT_LIBERTY, "court")
             out.append("    </Defendant>\n")
         out.append("  </Case>\n")
     out.append("</CourtResults>\n")

@@ -6,10 +6,10 @@ import os
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from pipelines.synth import arrests, attendance, cohort, courts, releases
+from pipelines.synth import arrests, attendance, careers, cohort, courts, releases
 from pipelines.synth.clock import DueTimes
 from pipelines.synth.delivery import Inbox
 from pipelines.synth.idforms import PNC_FORMS
@@ -65,15 +65,16 @@ def generate(
 
     world = build_world(seed, first, end_date, scale, identifierless_share)
     plan = make_plan(world)
+    lives = careers.plan_careers(world, plan)
     truth = TruthWriter(out_dir)
     due = DueTimes()
     inbox = Inbox(out_dir, truth, due)
     try:
-        feed = arrests.build(world, plan)
+        feed = arrests.build(world, plan, lives)
         for delivery in _chain(
             cohort.snapshots(world, plan, truth),
             feed.deliveries,
-            courts.generate(world, plan, courts.by_court_day(feed.appearances)),
+            courts.generate(world, plan, courts.by_court_day(feed.appearances), lives.hearings),
             releases.generate(world, plan),
             attendance.generate(world, plan),
         ):
@@ -89,7 +90,9 @@ def generate(
         "scale": scale,
         "identifierless_share": identifierless_share,
     }
-    truth_path = truth.finish(header, world.persons, _mess_summary(world, plan, truth, feed.outcome_updates))
+    locations = _cjs_locations(world, plan)
+    mess = {**_mess_summary(world, plan, truth, feed.outcome_updates), "cjs_careers": _career_counts(locations)}
+    truth_path = truth.finish(header, world.persons, mess, locations)
     os.utime(truth_path, (inbox.latest_arrival, inbox.latest_arrival))
     return SynthSummary(
         out_dir=out_dir,
@@ -100,6 +103,30 @@ def generate(
         files=inbox.file_count,
         rows_per_feed=dict(sorted(inbox.rows_per_feed.items())),
     )
+
+
+def _cjs_locations(world: World, plan: MessPlan) -> dict[str, list[list[str]]]:
+    """Each member's criminal-justice location from the first day 00:00 up to and including
+    D 00:00 (events after that are not in the feeds yet)."""
+    first, horizon = datetime.combine(world.first, time(0)), datetime.combine(world.last, time(0))
+    out = {}
+    for member in careers.members_on_register(world, plan):
+        timeline = member.person.timeline
+        assert timeline is not None
+        out[member.iom_id] = timeline.locations(first, horizon)
+    return out
+
+
+def _career_counts(locations: Mapping[str, list[list[str]]]) -> dict[str, int]:
+    """How many of each kind of change the truth holds, and how many members had any."""
+    counts: dict[str, int] = {}
+    for entries in locations.values():
+        for _, location, cause in entries[1:]:
+            key = f"{cause}:{location}"
+            counts[key] = counts.get(key, 0) + 1
+    counts["members_with_changes"] = sum(len(entries) > 1 for entries in locations.values())
+    counts["members_starting_in_prison"] = sum(entries[0][1] == "IN_PRISON" for entries in locations.values())
+    return dict(sorted(counts.items()))
 
 
 def _chain(*feeds: Iterable[Delivery]) -> Iterable[Delivery]:
@@ -143,7 +170,7 @@ def _mess_summary(world: World, plan: MessPlan, truth: TruthWriter, outcome_upda
         "arrest_outcome_updates": outcome_updates,
         "pnc_written_forms": dict(sorted(PNC_FORMS.items())),
         "release_dates_moved": moved_releases,
-        "members_in_custody": sum(1 for c in world.custodies if c.person.iom_id),
+        "members_in_custody": sum(1 for c in world.custodies if c.person.iom_id and c.listed_from == date.min),
         "people_with_names_outside_cp1252": sum(not p.cp1252 for p in world.persons),
         "variations": {kind: truth.variations[kind] for kind in KINDS},
         "decoys": {kind: sum(d.decoy == kind for d in world.decoys) for kind in DECOY_KINDS},

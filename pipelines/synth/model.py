@@ -4,10 +4,100 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 DIVISIONS: tuple[str, ...] = ("CH", "NE", "NW")
 AGENCIES: tuple[str, ...] = ("PROBATION", "YOS", "DIP", "HOUSING", "ETE", "NON_STATUTORY")
+
+# Where a member is in the criminal justice system (truth["cjs_locations"]).
+COMMUNITY, POLICE_CUSTODY, REMANDED, IN_PRISON, ON_LICENCE, UNKNOWN = (
+    "COMMUNITY",
+    "POLICE_CUSTODY",
+    "REMANDED_IN_CUSTODY",
+    "IN_PRISON",
+    "ON_LICENCE",
+    "UNKNOWN",
+)
+# Placeholders resolved when the timeline is read, because they depend on the licence in
+# force at that moment: back at liberty (ON_LICENCE or COMMUNITY), and handed to the
+# prison service by the police (IN_PRISON when on licence, a recall; else UNKNOWN).
+AT_LIBERTY, TRANSFERRED = "AT_LIBERTY", "TRANSFERRED"
+
+
+@dataclass(slots=True)
+class Timeline:
+    """A member's true criminal-justice whereabouts, and when they are not free.
+
+    `changes` are (at, seq, location, cause, licence_expiry) with a release's licence
+    expiry; `held` are the closed intervals the member is unavailable for any other arrest
+    (police custody, remand, prison, and the moments reserved for the deliberate cases);
+    `custodial` the part of them spent remanded or in prison (no appointments then);
+    `hearings` the court dates a member bailed to court must be free for.
+    """
+
+    start: str = COMMUNITY
+    changes: list[tuple[datetime, int, str, str, date | None]] = field(default_factory=list)
+    held: list[tuple[datetime, datetime]] = field(default_factory=list)
+    custodial: list[tuple[datetime, datetime]] = field(default_factory=list)
+    hearings: list[datetime] = field(default_factory=list)
+
+    def free(self, start: datetime, end: datetime, *, hearings: bool = True) -> bool:
+        if any(low <= end and start <= high for low, high in self.held):
+            return False
+        return not (hearings and any(start <= moment <= end for moment in self.hearings))
+
+    def hold(self, start: datetime, end: datetime, *, custodial: bool = False) -> None:
+        self.held.append((start, end))
+        if custodial:
+            self.custodial.append((start, end))
+
+    def in_custody_on(self, day: date) -> bool:
+        """Remanded or in prison at any time of `day`."""
+        start, end = datetime.combine(day, time(0)), datetime.combine(day, time(23, 59, 59))
+        return any(low <= end and start <= high for low, high in self.custodial)
+
+    def change(self, at: datetime, location: str, cause: str, licence_expiry: date | None = None) -> None:
+        self.changes.append((at, len(self.changes), location, cause, licence_expiry))
+
+    def locations(self, first: datetime, horizon: datetime) -> list[list[str]]:
+        """[at, location, cause] change points from `first` to `horizon` (both included).
+
+        "At liberty" is ON_LICENCE while the latest release's licence runs (to the end of
+        its expiry date), else COMMUNITY; a licence ending turns ON_LICENCE into COMMUNITY.
+        """
+        out = [[_ts(first), self.start, "start"]]
+        current, expiry = self.start, None
+
+        def expire(until: datetime) -> None:
+            nonlocal current
+            if current == ON_LICENCE and expiry is not None:
+                ends = datetime.combine(expiry + timedelta(days=1), time(0))
+                if ends <= min(until, horizon):
+                    out.append([_ts(ends), COMMUNITY, "licence_expiry"])
+                    current = COMMUNITY
+
+        for at, _, location, cause, licence in sorted(self.changes, key=lambda change: (change[0], change[1])):
+            if at > horizon:
+                break
+            if at < first:
+                continue
+            expire(at)
+            if cause == "release":
+                expiry = licence
+            on_licence = expiry is not None and expiry >= at.date()
+            if location == AT_LIBERTY:
+                location = ON_LICENCE if on_licence else COMMUNITY
+            elif location == TRANSFERRED:
+                location, cause = (IN_PRISON, "recall") if on_licence else (UNKNOWN, cause)
+            if location != current:
+                out.append([_ts(at), location, cause])
+                current = location
+        expire(horizon)
+        return out
+
+
+def _ts(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 @dataclass(slots=True)
@@ -36,9 +126,20 @@ class Person:
     decoy: str | None = None  # a non-member deliberately close to a member: which kind
     decoy_of: str | None = None  # that member's person_id (None for common names)
     new_surname: str | None = None  # a member's changed surname, used where no identifier is written
+    timeline: Timeline | None = None  # members only (pipelines.synth.careers)
 
     def at_liberty(self, day: date) -> bool:
-        return self.custody_until is None or day >= self.custody_until
+        """Not serving a sentence, nor remanded or in prison at any time of `day`."""
+        if self.custody_until is not None and day < self.custody_until:
+            return False
+        return self.timeline is None or not self.timeline.in_custody_on(day)
+
+    def free_all_day(self, day: date) -> bool:
+        """At liberty and in no police custody all day (a court can hear them at liberty)."""
+        if not self.at_liberty(day):
+            return False
+        start = datetime.combine(day, time(0))
+        return self.timeline is None or self.timeline.free(start, start + timedelta(days=1), hearings=False)
 
     def truth(self) -> dict[str, object]:
         return {
@@ -137,6 +238,7 @@ class Custody:
     prison_id: str
     booking_id: str
     versions: list[ReleaseVersion]
+    listed_from: date = date.min  # a sentence passed in the period is scheduled from the next Monday
 
     def as_of(self, file_date: date) -> ReleaseVersion:
         current = self.versions[0]

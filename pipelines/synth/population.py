@@ -610,6 +610,8 @@ def _member_custodies(
             release = last + timedelta(days=rng.randint(0, 45))
         else:
             release = last + timedelta(days=rng.randint(46, 150))
+        # A release needs a schedule dated on or before it to be seen (weekly, on Mondays).
+        release = max(release, first + timedelta(days=-first.weekday() % 7))
         settled = SETTLED[member.placements[0].division]
         custodies.append(_custody(rng, person, booking(), release, first, last, settled, member.placements[0].postcode))
     return custodies

@@ -4,6 +4,11 @@ Each Monday's workbook lists releases from its date over the next 90 days, as th
 prisons know them that week: later files move some dates and fill in accommodation.
 The workbook is written through openpyxl's writer with fixed document properties and
 zip timestamps, so the same world gives the same bytes.
+
+A custody begun in the period (a prison sentence or a recall, pipelines.synth.careers)
+is listed from the first Monday after it began until its release; recalls carry the
+release date type PRRD.  Broken rows are put on other people's lines than members', so
+every member's release stays readable from the newest file on or before it.
 """
 
 from __future__ import annotations
@@ -71,13 +76,13 @@ def generate(world: World, plan: MessPlan) -> Iterator[Delivery]:
         arrived = datetime.combine(day, time(3, rng.randint(15, 45), rng.randint(0, 59)))
         if day == csv_only:
             name = f"prison_releases_{day:%Y%m%d}.csv"
-            _break(lines, "impossible_release_date", notes, name, day)
+            _break(world, lines, "impossible_release_date", notes, name, day)
             notes.append(("prison_csv_only", {"file": name, "note": "this week came as CSV only"}))
             yield _delivery(name, day, arrived, lines, notes)
             continue
         name = f"prison_releases_{day:%Y%m%d}.xlsx"
         if day in broken:
-            _break(lines, broken[day], notes, name, day)
+            _break(world, lines, broken[day], notes, name, day)
         if day == both:
             csv_name = f"prison_releases_{day:%Y%m%d}.csv"
             early = _lines(world, rng, day, day - timedelta(days=4))[:-1]
@@ -101,7 +106,7 @@ def _lines(world: World, rng: random.Random, day: date, known_at: date) -> list[
     lines = []
     for custody in world.custodies:
         version = custody.as_of(known_at)
-        if not day <= version.release_date <= day + HORIZON:
+        if day < custody.listed_from or not day <= version.release_date <= day + HORIZON:
             continue
         lines.append(_line(world, rng, custody, day, version))
     lines.sort(key=lambda line: (str(line.cells[8]), str(line.cells[0])))
@@ -148,10 +153,11 @@ def _text(cells: list[object]) -> dict[str, str]:
     }
 
 
-def _break(lines: list[_Line], kind: str, notes: list[tuple[str, dict[str, object]]], name: str, day: date) -> None:
-    if not lines:
+def _break(world: World, lines: list[_Line], kind: str, notes: list[tuple[str, dict[str, object]]], name: str, day: date) -> None:
+    others = [n for n, line in enumerate(lines) if line.row.person_id not in world.member_of]
+    if not others:
         return
-    position = len(lines) // 3
+    position = next((n for n in others if n >= len(lines) // 3), others[-1])
     line = lines[position]
     if kind == "no_noms":
         line.cells[0] = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import IO
@@ -54,7 +54,15 @@ class TruthWriter:
     def note(self, category: str, entry: dict[str, object]) -> None:
         self.mess[category].append(entry)
 
-    def finish(self, header: dict[str, object], persons: Iterable[Person], mess_extra: dict[str, object]) -> Path:
+    def finish(
+        self,
+        header: dict[str, object],
+        persons: Iterable[Person],
+        mess_extra: dict[str, object],
+        cjs_locations: Mapping[str, list[list[str]]],
+    ) -> Path:
+        """Write truth.json.  `cjs_locations`: per member's iom_id, [at, location, cause]
+        change points (pipelines.synth.careers), one member a line."""
         self._registers.close()
         self._records.close()
         path = self._out_dir / "truth.json"
@@ -73,6 +81,8 @@ class TruthWriter:
             _splice(self._records_path, out)
             out.write("\n],\n")
             out.write('"redeliveries": [\n' + ",\n".join(dumps(entry) for entry in self.redeliveries) + "\n],\n")
+            lines = (f"{dumps(iom_id)}: {dumps(entries)}" for iom_id, entries in sorted(cjs_locations.items()))
+            out.write('"cjs_locations": {\n' + ",\n".join(lines) + "\n},\n")
             mess = {**{key: self.mess[key] for key in sorted(self.mess)}, **mess_extra}
             out.write(f'"mess": {json.dumps(mess, ensure_ascii=False, indent=1)}\n')
             out.write("}\n")
