@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from pipelines import cjs_location as cjs
 from pipelines.daily import reportable_records
+from pipelines.event_links import link_every_event
 from pipelines.membership import active_members, attach_members
 from pipelines.reports.feed_status import FEED_COLUMNS, PROVIDER_COLUMNS, statuses
 from pipelines.settings import HubConfig
@@ -155,18 +156,21 @@ def _shape(name: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def where_the_cohort_is(
-    engine: sa.Engine, report_date: date, register: pd.DataFrame, divisions: list[str]
+    engine: sa.Engine, report_date: date, register: pd.DataFrame, config: HubConfig
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(counts by division and location at the end of D-1, the moves of D-1) for members in
     the cohort on D-1 (reportable that day), from the locations as the data stood on D."""
     yesterday = report_date - timedelta(days=1)
+    # The links D's locations need, judged by registers dated on or before D: stored by the
+    # cjs_location asset for the run's date, but a range in one run reports earlier dates too.
+    link_every_event(engine, report_date, config.linking)
     spells = cjs.derive(engine, report_date)
     previous = spells.groupby("iom_id")["location"].shift() if not spells.empty else spells.get("location")
     spells = spells.assign(previous_location=previous, day=pd.to_datetime(spells["started_at"]).dt.date)
     at_end = attach_members(cjs.location_at_end_of(spells, yesterday).assign(day=yesterday), register, "day")
     moved = attach_members(spells[spells["day"] == yesterday], register, "day")
     moved = moved.assign(since=pd.to_datetime(moved["started_at"]).dt.strftime("%Y-%m-%dT%H:%M:%S")) if not moved.empty else moved
-    grid = pd.MultiIndex.from_product([divisions, CJS_LOCATIONS], names=["managing_division", "location"])
+    grid = pd.MultiIndex.from_product([list(config.divisions), CJS_LOCATIONS], names=["managing_division", "location"])
     members = at_end.groupby(["managing_division", "location"]).size() if not at_end.empty else pd.Series(dtype=int)
     changed = moved.groupby(["managing_division", "location"]).size() if not moved.empty else pd.Series(dtype=int)
     counts = pd.DataFrame(
@@ -191,7 +195,7 @@ def build_reports(engine: sa.Engine, report_date: date, config: HubConfig) -> li
         reviews["days_until_due"] = (pd.to_datetime(reviews["next_review_due"]) - pd.Timestamp(report_date)).dt.days
 
     # After the window's links above: the locations read them.
-    locations, moves = where_the_cohort_is(engine, report_date, register, list(config.divisions))
+    locations, moves = where_the_cohort_is(engine, report_date, register, config)
     status = statuses(engine, report_date, config)  # feeds.csv and providers.csv, judged together
     appointments = attendance[attendance["record_type"] == "APPOINTMENT"]
     changes = attendance[attendance["record_type"] == "STATUS_CHANGE"]
