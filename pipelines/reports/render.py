@@ -12,8 +12,9 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from pipelines.feeds import FEEDS
 from pipelines.reports.publish import csv_bytes, publish_folder
-from pipelines.reports.sections import REPORT_FILES, DailyReport
+from pipelines.reports.sections import REPORT_FILES, DailyReport, ReportFile
 
 # section -> CSV file name, from the one declaration of the report's files.
 CSV_FILES = {f.section: f.filename for f in REPORT_FILES}
@@ -35,6 +36,27 @@ def cell(value: object) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+# Timestamp columns a feed may fill with a bare date (a status change): midnight there is a date.
+DATE_ONLY_ALLOWED = {c.name for f in FEEDS.values() for c in f.columns if c.date_only_allowed}
+
+
+def readable(value: object, report_date: date, *, midnight_is_a_date: bool = False) -> str:
+    """A value as a person reads it on report.html (the CSVs keep ``cell``'s ISO forms):
+    "Mon 30 Nov 09:12", a date "Mon 30 Nov", the year only when it is not the report's."""
+    if isinstance(value, (pd.Timestamp, datetime)) and not pd.isna(value):
+        day = _weekday_day(value.date(), report_date)
+        midnight = (value.hour, value.minute, value.second) == (0, 0, 0)
+        return day if midnight and midnight_is_a_date else f"{day} {value:%H:%M}"
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return _weekday_day(value, report_date)
+    return cell(value)
+
+
+def _weekday_day(day: date, report_date: date) -> str:
+    text = f"{day:%a} {day.day} {day:%b}"
+    return text if day.year == report_date.year else f"{text} {day.year}"
 
 
 def section_csv(frame: pd.DataFrame) -> bytes:
@@ -96,8 +118,18 @@ def feed_alerts(feeds: pd.DataFrame, providers: pd.DataFrame) -> list[str]:
     return alerts
 
 
+def _readable(frame: pd.DataFrame, report_date: date) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    return frame.apply(lambda col: col.map(lambda v: readable(v, report_date, midnight_is_a_date=col.name in DATE_ONLY_ALLOWED)))
+
+
+def _count(f: ReportFile, frame: pd.DataFrame) -> int:
+    return int(pd.to_numeric(frame[f.total_of]).sum()) if f.total_of and not frame.empty else len(frame)
+
+
 def render_html(report: DailyReport) -> str:
-    sections = {name: frame.map(cell) if not frame.empty else frame for name, frame in report.sections.items()}
+    sections = {name: _readable(frame, report.report_date) for name, frame in report.sections.items()}
     feeds, providers = report.sections["feeds"], report.sections["providers"]
     status = dict(zip(feeds["feed"], feeds["status"], strict=True))
     warnings = {}
@@ -112,6 +144,6 @@ def render_html(report: DailyReport) -> str:
         sections=sections,
         alerts=feed_alerts(feeds, providers),
         warnings=warnings,
-        counts={name: len(frame) for name, frame in report.sections.items()},
+        counts={f.section: _count(f, report.sections[f.section]) for f in REPORT_FILES},
         status_index={f.section: f.columns.index("status") for f in REPORT_FILES if f.status_column},
     )

@@ -47,6 +47,7 @@ class ReportFile:
     reportable_on: str | None = None
     every_division: bool = False  # the same rows in every division's folder, whoever manages them
     by_division: bool = False  # not people, but counts for the division (its managing_division rows)
+    total_of: str | None = None  # a table of counts: its heading shows this column's sum, not the rows
 
     @property
     def filename(self) -> str:
@@ -107,7 +108,7 @@ REPORT_FILES: tuple[ReportFile, ...] = (
         "Where the cohort is",
         "Members in the cohort yesterday, by where they were in the criminal justice system at the end of the day, "
         "as arrests, court results and release schedules show it.",
-        by_division=True,
+        by_division=True, total_of="members",
     ),
     ReportFile(
         "location_changes",
@@ -169,7 +170,7 @@ def where_the_cohort_is(
     spells = spells.assign(previous_location=previous, day=pd.to_datetime(spells["started_at"]).dt.date)
     at_end = attach_members(cjs.location_at_end_of(spells, yesterday).assign(day=yesterday), register, "day")
     moved = attach_members(spells[spells["day"] == yesterday], register, "day")
-    moved = moved.assign(since=pd.to_datetime(moved["started_at"]).dt.strftime("%Y-%m-%dT%H:%M:%S")) if not moved.empty else moved
+    moved = moved.assign(since=pd.to_datetime(moved["started_at"])) if not moved.empty else moved
     grid = pd.MultiIndex.from_product([list(config.divisions), CJS_LOCATIONS], names=["managing_division", "location"])
     members = at_end.groupby(["managing_division", "location"]).size() if not at_end.empty else pd.Series(dtype=int)
     changed = moved.groupby(["managing_division", "location"]).size() if not moved.empty else pd.Series(dtype=int)
