@@ -237,6 +237,16 @@ def _webhook_settings(value: str) -> WebhookSettings:
     return WebhookSettings(value, host, port)
 
 
+def ui_url(environ: Mapping[str, str] | None = None) -> str:
+    """The Dagster UI's address for links (IOM_UI_URL); the default when unset or unusable
+    (the alert settings' check says what is wrong with it)."""
+    value = (os.environ if environ is None else environ).get("IOM_UI_URL") or DEFAULT_UI_URL
+    try:
+        return _ui_url(value)
+    except AlertConfigError:
+        return DEFAULT_UI_URL
+
+
 def _ui_url(value: str) -> str:
     _host_port("IOM_UI_URL", value, {"http": 80, "https": 443}, "an http:// or https:// URL")
     return value.rstrip("/")

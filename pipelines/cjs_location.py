@@ -50,6 +50,11 @@ RELEASED_AT = time(9, 0)
 # 00:00 and a licence expiring at 00:00 the same day: the listing says where they are).
 PRIORITY = {"register": 0, "licence_expiry": 1, "no_outcome": 2, "release": 3, "release_schedule": 4,
             "court": 5, "arrest": 6, "arrest_outcome": 7}  # fmt: skip
+# Each cause as people read it (report.html, the packs).
+CAUSE_WORDS = {"register": "on the cohort register", "licence_expiry": "licence expired",
+               "no_outcome": "no arrest outcome within 96 hours", "release": "released from prison",
+               "release_schedule": "on a prison's release schedule", "court": "court result", "arrest": "arrested",
+               "arrest_outcome": "arrest outcome"}  # fmt: skip
 EVENT_COLUMNS = ["iom_id", "at", "cause", "target", "feed", "file_id", "row_no"]
 SPELL_COLUMNS = ["iom_id", "started_at", "ended_at", "location", "cause", "feed", "file_id", "row_no"]
 
@@ -186,6 +191,19 @@ def _release_listings(engine: sa.Engine, as_of: date) -> pd.DataFrame:
     return _linked(engine, "prison_releases", dated, as_of)
 
 
+def _register_only_first(events: pd.DataFrame) -> pd.DataFrame:
+    """Rule 8 is the start, "before any of that": a member's first register snapshot says
+    nothing once an event already placed them (sentenced the week before the hub's first
+    snapshot of them: in prison, not in the community)."""
+    if events.empty:
+        return events
+    at = pd.to_datetime(events["at"])
+    is_register = events["cause"] == "register"
+    first_other = at[~is_register].groupby(events.loc[~is_register, "iom_id"]).min()
+    earlier = events["iom_id"].map(first_other)
+    return events[~(is_register & earlier.notna() & (earlier < at))]
+
+
 def gather_events(engine: sa.Engine, as_of: date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every location event known as of D (those before the end of D) and the releases."""
     arrests = _linked(engine, "arrests", events_as_of(engine, "arrests", as_of), as_of)
@@ -193,6 +211,7 @@ def gather_events(engine: sa.Engine, as_of: date) -> tuple[pd.DataFrame, pd.Data
     releases, licences = release_events(_release_listings(engine, as_of))
     parts = [register_events(engine, as_of), arrest_events(arrests), court_events(courts), releases, licence_events(licences)]
     events = pd.concat([p for p in parts if not p.empty], ignore_index=True) if any(not p.empty for p in parts) else parts[0]
+    events = _register_only_first(events)
     end = pd.Timestamp(as_of + timedelta(days=1))
     return events[pd.to_datetime(events["at"]) < end], licences[licences["at"] < end]
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from pipelines.job_names import CONFERENCE_PACKS_JOB, PERFORMANCE_PACK_JOB
 from pipelines.runlock import install_instance_settings, one_run_at_a_time
 from pipelines.settings import DATA_DIR, DEFAULT_DAGSTER_HOME, PROJECT_ROOT, apply_environment_defaults, today_in_london
 
@@ -377,6 +378,92 @@ def cmd_catch_up(args: argparse.Namespace) -> int:
     return run_dates(first, last, args.verbose, settings_checked=True)
 
 
+def cmd_pack(args: argparse.Namespace) -> int:
+    """`pack`: the case-conference packs for a date, as one Dagster run of conference_packs
+    (shown in the UI's history), from what the warehouse holds: the daily run for that date
+    (`iom-hub run --date D` or the morning schedule) must have loaded it first."""
+    problems = preflight(args.date)
+    if problems:
+        return _refuse(problems)
+    from pipelines.settings import load_hub_config
+    from pipelines.store import register_in_force
+
+    divisions = list(dict.fromkeys(d.strip().upper() for d in args.division or []))
+    known = load_hub_config(os.environ["IOM_CONFIG"]).divisions
+    unknown = [d for d in divisions if d not in known]
+    if unknown:
+        return _refuse([f"unknown division {', '.join(unknown)} (the divisions are {', '.join(known)})"])
+    if register_in_force(_warehouse(), args.date)[0] is None:
+        return _refuse([f"the warehouse holds no cohort register dated on or before {args.date}: "
+                        f"run `iom-hub run --date {args.date}` first, then make the pack"])  # fmt: skip
+    return print_product(
+        run_product(CONFERENCE_PACKS_JOB, args.date.isoformat(), {"divisions": divisions or None}, args.verbose),
+        f"conference packs of {args.date}",
+    )
+
+
+@dataclass
+class ProductRun:
+    run_id: str
+    ok: bool
+    failures: list[str]
+    paths: list[str]
+
+
+def run_product(job_name: str, partition: str, asset_config: dict | None = None, verbose: bool = False) -> ProductRun:
+    """One run of a product's job (a case-conference pack, the performance pack) for one
+    partition, through Dagster and recorded in DAGSTER_HOME; the files or folders it wrote
+    are read from its materialisation's metadata (``pack_files`` or ``pack_folders``)."""
+    home = _ensure_dagster_home()
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    job = defs.resolve_job_def(job_name)
+    (asset,) = [key.path[-1] for key in job.asset_layer.executable_asset_keys]
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "INFO"}}}}
+    if asset_config is not None:
+        run_config["ops"] = {asset: {"config": asset_config}}
+    with one_run_at_a_time(home), dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False, partition_key=partition, run_config=run_config)
+    failures = [_failure_message(e.event_specific_data) for e in result.all_events if e.is_step_failure]
+    paths = [
+        line.strip()
+        for m in result.asset_materializations_for_node(asset)
+        for key in ("pack_files", "pack_folders")
+        if key in m.metadata
+        for line in (m.metadata[key].value or "").splitlines()
+        if line.strip()
+    ]
+    return ProductRun(result.run_id, result.success and not failures, failures, paths)
+
+
+def print_product(run: ProductRun, what: str) -> int:
+    print(f"run {run.run_id} for {what}: {'succeeded' if run.ok else 'FAILED'}")
+    for line in [*run.failures, *run.paths]:
+        print(f"  {line}")
+    return EXIT_OK if run.ok else EXIT_FAILED
+
+
+def cmd_performance_pack(args: argparse.Namespace) -> int:
+    """`performance-pack`: the month's performance pack, per division and ALL, from the
+    traffic light as the daily runs stored it (the run for the 1st of the next month
+    completes a month)."""
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
+        return _refuse([f"--month {args.month!r}: give a month as YYYY-MM, e.g. 2026-11"])
+    first = date.fromisoformat(f"{args.month}-01")
+    problems = preflight(max(first, _first_report_date()), min(today_in_london(), _month_end(first)))
+    if problems:
+        return _refuse(problems)
+    return print_product(
+        run_product(PERFORMANCE_PACK_JOB, args.month, verbose=args.verbose), f"the performance pack of {args.month}"
+    )
+
+
+def _month_end(first: date) -> date:
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from pipelines.synth import generate
 
@@ -403,11 +490,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     summary = generate(DEMO_DIR, end_date=report_date, days=args.days, seed=args.seed)
     print(f"synthetic inbox for {summary.first_date} to {summary.end_date}: {summary.inbox} ({summary.files} files)")
     status = print_outcome(run_pipeline(report_date))
+    if status in (EXIT_OK, EXIT_FEED_WARNINGS):
+        status = EXIT_FAILED if _demo_products(report_date) != EXIT_OK else status
     print(f"warehouse: {os.environ['IOM_WAREHOUSE_URL']}")
     print("explore the run in the Dagster UI: iom-hub ui --demo")
     # The generated inbox holds late and faulty files on purpose: the warnings above are
     # the demo working, so they do not make the demo command fail.
     return EXIT_OK if status == EXIT_FEED_WARNINGS else status
+
+
+def _demo_products(report_date: date) -> int:
+    """The monthly products, as their schedules make them: the performance packs of this
+    month so far (the report's tiles link to it) and of last month, and one division's
+    case-conference pack for the report date (every division's takes a few minutes more:
+    iom-hub pack --date D)."""
+    from pipelines.settings import load_hub_config
+
+    month = report_date - timedelta(days=1)
+    last_month = month.replace(day=1) - timedelta(days=1)
+    division = next(iter(load_hub_config(os.environ["IOM_CONFIG"]).divisions))
+    runs = [(run_product(PERFORMANCE_PACK_JOB, f"{m:%Y-%m}"), f"the performance pack of {m:%Y-%m}") for m in (last_month, month)]
+    runs.append((run_product(CONFERENCE_PACKS_JOB, report_date.isoformat(), {"divisions": [division]}),
+                 f"the {division} case-conference pack of {report_date}"))  # fmt: skip
+    return EXIT_FAILED if EXIT_FAILED in [print_product(run, what) for run, what in runs] else EXIT_OK
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -635,6 +740,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     catch_up.add_argument("--verbose", action="store_true", help="show every Dagster event, not just INFO")
     catch_up.set_defaults(fn=cmd_catch_up)
+
+    pack = sub.add_parser(
+        "pack", help="the case-conference packs (HTML, PDF, XLSX) for a date, from what the daily run for it loaded"
+    )
+    pack.add_argument("--date", type=_date, required=True, help="conference date D (YYYY-MM-DD)")
+    pack.add_argument(
+        "--division", action="append", help="a division code, e.g. CH (repeat for several; default: every division)"
+    )
+    pack.add_argument("--verbose", action="store_true", help="show every Dagster event, not just INFO")
+    pack.set_defaults(fn=cmd_pack)
+
+    performance = sub.add_parser(
+        "performance-pack", help="the month's performance pack (HTML, PDF, XLSX), per division and ALL, from the traffic light"
+    )
+    performance.add_argument("--month", required=True, help="the month, YYYY-MM (the month in progress shows it to date)")
+    performance.add_argument("--verbose", action="store_true", help="show every Dagster event, not just INFO")
+    performance.set_defaults(fn=cmd_performance_pack)
 
     demo = sub.add_parser("demo", help="make a realistic synthetic inbox under data/demo and run the latest day")
     demo.add_argument("--date", type=_date, help="report date (default: today, Europe/London)")

@@ -18,16 +18,19 @@ import os
 import dagster as dg
 
 from pipelines.alert_sensors import alert_sensors
+from pipelines.assets.conference import conference_packs
 from pipelines.assets.ingest import GROUP as SYNC_GROUP
 from pipelines.assets.ingest import SYNC_ASSETS
 from pipelines.assets.linking import LINK_ASSETS, review_list
 from pipelines.assets.locations import cjs_location
 from pipelines.assets.outputs import delivered_reports, division_reports, traffic_light
+from pipelines.assets.performance import performance_pack
 from pipelines.assets.privacy import member_pseudonyms
 from pipelines.assets.quality import data_quality
 from pipelines.checks.ingest import SYNC_CHECKS
 from pipelines.checks.outputs import OUTPUT_CHECKS
 from pipelines.checks.quality import QUALITY_CHECKS
+from pipelines.job_names import CONFERENCE_PACKS_JOB, DAILY_JOB, PERFORMANCE_PACK_JOB, SYNC_JOB
 from pipelines.resources import (
     HubResource,
     InboxResource,
@@ -35,14 +38,11 @@ from pipelines.resources import (
     OutboxResource,
     WarehouseResource,
 )
-from pipelines.schedules import feed_arrivals, morning_report
+from pipelines.schedules import feed_arrivals, monthly_packs, monthly_performance_pack, morning_report
 from pipelines.sensors import inbox_sensors
 from pipelines.settings import OPTIONAL, apply_environment_defaults, load_hub_config
 
 apply_environment_defaults()
-
-DAILY_JOB = "daily_pipeline"
-SYNC_JOB = "inbox_sync"
 
 
 def optional_env(name: str) -> dg.EnvVar:
@@ -53,9 +53,22 @@ def optional_env(name: str) -> dg.EnvVar:
 
 daily_pipeline = dg.define_asset_job(
     DAILY_JOB,
-    selection=dg.AssetSelection.all(),
+    # Not the monthly performance pack: a job's partitioned assets share one partitioning.
+    # Nor the case-conference packs: made for a conference date (iom-hub pack, its schedule), not every day.
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(performance_pack, conference_packs),
     description="Everything for one report date (or a range, as one run): sync the inbox, check, link, the division "
     "reports and their delivery, the traffic light, the review list.",
+)
+# The monthly products, each its own job: the packs are partitioned by month and by date.
+performance_pack_job = dg.define_asset_job(
+    PERFORMANCE_PACK_JOB,
+    selection=dg.AssetSelection.assets(performance_pack),
+    description="The monthly performance pack for a month (a partition), from the traffic light as stored.",
+)
+conference_packs_job = dg.define_asset_job(
+    CONFERENCE_PACKS_JOB,
+    selection=dg.AssetSelection.assets(conference_packs),
+    description="Every division's case-conference pack for a conference date (a partition).",
 )
 inbox_sync = dg.define_asset_job(
     SYNC_JOB,
@@ -91,10 +104,17 @@ defs = dg.Definitions(
         member_pseudonyms,
         review_list,
         data_quality,
+        conference_packs,
+        performance_pack,
     ],
     asset_checks=[*SYNC_CHECKS, *OUTPUT_CHECKS, *QUALITY_CHECKS],
-    jobs=[daily_pipeline, inbox_sync],
-    schedules=[morning_report(DAILY_JOB, _config.report_at), feed_arrivals(SYNC_JOB, _config)],
+    jobs=[daily_pipeline, inbox_sync, performance_pack_job, conference_packs_job],
+    schedules=[
+        morning_report(DAILY_JOB, _config.report_at),
+        feed_arrivals(SYNC_JOB, _config),
+        monthly_performance_pack(PERFORMANCE_PACK_JOB, _config.packs),
+        monthly_packs(CONFERENCE_PACKS_JOB, _config.packs),
+    ],
     sensors=[*inbox_sensors(DAILY_JOB), *alert_sensors([DAILY_JOB, SYNC_JOB])],
     resources={
         "warehouse": WarehouseResource(url=dg.EnvVar("IOM_WAREHOUSE_URL")),

@@ -1,6 +1,10 @@
 """Deliver each division's report folder to the outbox (IOM_OUTBOX): a folder or sftp:// URL.
 
-A division's folder lands as ``<outbox>/<division>/<D>/``.  It is uploaded under a
+A division's folder lands as ``<outbox>/<division>/<D>/``; a division's case-conference
+pack as ``<outbox>/<division>/conference-<D>/``; the monthly performance pack (counts,
+no personal data) as ``<outbox>/performance/<YYYY-MM>/<division or ALL>/``: two levels
+below the root, as a daily report is, so the report's relative link to it works in the
+outbox as it does in IOM_REPORTS_DIR.  Each folder is uploaded under a
 hidden temporary name and renamed into place only when complete, so a division never
 sees half a report; a re-delivery replaces the earlier one the same way.
 """
@@ -36,8 +40,8 @@ class LocalOutbox:
         self.root = root
 
     def deliver(self, folder: Path, division: str, report_date: str) -> Delivered:
-        parent = self.root / division
-        parent.mkdir(exist_ok=True)
+        parent = self.root / division  # a division, or a product's folder such as performance/2026-11
+        parent.mkdir(parents=True, exist_ok=True)
         token = uuid.uuid4().hex[:8]
         staging = parent / f".{report_date}.partial-{token}"
         shutil.copytree(folder, staging)
@@ -60,7 +64,9 @@ class SftpOutbox:
         files = sorted(p for p in folder.iterdir() if p.is_file())
 
         def upload(sftp: paramiko.SFTPClient) -> None:
-            _ensure_dir(sftp, parent)
+            # A division, or a product's folder such as performance/2026-11: each level made.
+            for level in [*reversed(PurePosixPath(division).parents[:-1]), PurePosixPath(division)]:
+                _ensure_dir(sftp, str(PurePosixPath(self.settings.path) / level))
             _remove_tree(sftp, staging)  # a previous attempt's leftovers, if any
             sftp.mkdir(staging)
             for path in files:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from pipelines.partitions import REPORT_DATE_TAG
-from pipelines.settings import HubConfig
+from pipelines.settings import HubConfig, PackSchedule
 
 TIMEZONE = "Europe/London"
 REQUESTED_BY_TAG = "iom/requested_by"
@@ -78,6 +78,54 @@ def feed_arrivals(job_name: str, config: HubConfig) -> dg.ScheduleDefinition:
                 REQUESTED_BY_TAG: "schedule feed_arrivals",
                 REASON_TAG: f"feeds due by {at - ARRIVAL_GRACE:%H:%M} for the report of {report_date}",
             },
+        )
+
+    return _schedule
+
+
+def _month_before(day: date) -> str:
+    return f"{(day.replace(day=1) - timedelta(days=1)):%Y-%m}"
+
+
+def monthly_performance_pack(job_name: str, packs: PackSchedule) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name="monthly_performance_pack",
+        job_name=job_name,
+        cron_schedule=f"{packs.at.minute} {packs.at.hour} {packs.day} * *",
+        execution_timezone=TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description=f"On day {packs.day} of each month at {packs.at:%H:%M} Europe/London: the performance pack of the "
+        "month just ended, from the traffic light as that morning's report left it (`schedule.packs` in "
+        "config/hub.yaml).",
+    )
+    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        month = _month_before(_local_date(context))
+        return dg.RunRequest(
+            run_key=f"monthly_performance_pack:{month}",
+            partition_key=month,
+            tags={REQUESTED_BY_TAG: "schedule monthly_performance_pack", REASON_TAG: f"the performance pack for {month}"},
+        )
+
+    return _schedule
+
+
+def monthly_packs(job_name: str, packs: PackSchedule) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name="monthly_packs",
+        job_name=job_name,
+        cron_schedule=f"{packs.at.minute} {packs.at.hour} {packs.day} * *",
+        execution_timezone=TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description=f"On day {packs.day} of each month at {packs.at:%H:%M} Europe/London: every division's "
+        "case-conference pack for that date (`schedule.packs` in config/hub.yaml; set the day a few days before "
+        "the conference).",
+    )
+    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        day = _local_date(context)
+        return dg.RunRequest(
+            run_key=f"monthly_packs:{day}",
+            partition_key=day.isoformat(),
+            tags={REQUESTED_BY_TAG: "schedule monthly_packs", REASON_TAG: f"the case-conference packs for {day}"},
         )
 
     return _schedule

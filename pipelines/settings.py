@@ -139,6 +139,70 @@ class Retention:
     non_cohort_days: int = 365
 
 
+RISK_LEVELS = ("HIGH", "MEDIUM", "LOW")
+
+
+@dataclass(frozen=True)
+class EventCountWeight:
+    """Points for each reportable event of a kind in the ``days`` up to D-1, at most ``most_points``."""
+
+    days: int
+    points_each: int
+    most_points: int
+
+
+@dataclass(frozen=True)
+class ReleaseWeight:
+    """Points for a release in [D, D + ``days``] without settled accommodation."""
+
+    days: int = 14
+    points: int = 3
+
+
+@dataclass(frozen=True)
+class PriorityWeights:
+    """The priority list's score (pipelines/priorities.py): each reason's points.
+    A tuple of pairs rather than a dict keeps the settings hashable."""
+
+    risk_level: tuple[tuple[str, int], ...] = (("HIGH", 3), ("MEDIUM", 1), ("LOW", 0))
+    arrests: EventCountWeight = EventCountWeight(30, 2, 6)
+    failed_appointments: EventCountWeight = EventCountWeight(30, 1, 3)
+    release_without_settled_accommodation: ReleaseWeight = ReleaseWeight()
+    review_overdue_points: int = 2
+    # Listed from this score up: "who most needs attention", not everyone of medium risk.
+    min_score: int = 4
+
+    @property
+    def risk_points(self) -> dict[str, int]:
+        return dict(self.risk_level)
+
+
+@dataclass(frozen=True)
+class AttendanceCriterion:
+    """Exit criterion: compliance of at least ``min_percent`` over the last ``months``,
+    judged on at least ``min_appointments`` appointments."""
+
+    months: int = 3
+    min_percent: float = 85
+    min_appointments: int = 3
+
+
+@dataclass(frozen=True)
+class ExitCriteria:
+    """The partnership's exit criteria (pipelines/exit_review.py)."""
+
+    no_arrest_months: int = 6
+    attendance: AttendanceCriterion = AttendanceCriterion()
+    settled_accommodation: bool = True  # false: shown, but not required
+    support_plan_within_days: int = 182
+
+
+@dataclass(frozen=True)
+class PackSchedule:
+    day: int = 1  # day of the month (1-28, so every month has it)
+    at: time = time(8, 0)  # after the morning report, so the month just ended is complete
+
+
 @dataclass(frozen=True)
 class HubConfig:
     divisions: dict[str, str]
@@ -150,6 +214,12 @@ class HubConfig:
     # When the morning_report schedule runs the day's report (Europe/London).
     report_at: time = time(7, 0)
     retention: Retention = Retention()
+    # The priority list's score and the exit-review criteria (pipelines/priorities.py, exit_review.py).
+    priority: PriorityWeights = PriorityWeights()
+    exit_review: ExitCriteria = ExitCriteria()
+    # When the monthly products are made (schedule.packs): the case-conference packs for that
+    # day's date and the performance pack of the month just ended.
+    packs: PackSchedule = PackSchedule()
 
 
 class ConfigError(ValueError):
@@ -177,6 +247,101 @@ def _retention(path: str, raw: dict) -> Retention:
             raise ConfigError(f"{where}: {key} must be a whole number of days, at least 1 (got {value!r})")
         days[key] = value
     return Retention(**days)
+
+
+PRIORITY_KEYS = (
+    "risk_level", "arrests", "failed_appointments", "release_without_settled_accommodation", "review_overdue", "min_score",
+)  # fmt: skip
+EVENT_COUNT_KEYS = ("days", "points_each", "most_points")
+RELEASE_KEYS = ("days", "points")
+EXIT_REVIEW_KEYS = ("no_arrest_months", "attendance", "settled_accommodation", "support_plan_within_days")
+ATTENDANCE_KEYS = ("months", "min_percent", "min_appointments")
+
+
+def _mapping(where: str, value: object, keys: tuple[str, ...], example: str) -> dict:
+    """A section that must be a mapping of known keys (unknown keys are a typo, not ignored)."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: must be a mapping such as {example}")
+    unknown = [str(k) for k in value if k not in keys]
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {', '.join(unknown)} (keys: {', '.join(keys)})")
+    return value
+
+
+def _whole(where: str, key: str, value: object, least: int) -> int:
+    # bool is an int in Python: `yes` must not read as 1.
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ConfigError(f"{where}: {key} must be a whole number, at least {least} (got {value!r})")
+    return value
+
+
+def _event_count(where: str, value: object, default: EventCountWeight) -> EventCountWeight:
+    spec = _mapping(where, value, EVENT_COUNT_KEYS, "{days: 30, points_each: 2, most_points: 6}")
+    days = _whole(where, "days", spec.get("days", default.days), 1)
+    each = _whole(where, "points_each", spec.get("points_each", default.points_each), 0)
+    return EventCountWeight(days, each, _whole(where, "most_points", spec.get("most_points", default.most_points), 0))
+
+
+def _risk_levels(where: str, value: object) -> tuple[tuple[str, int], ...]:
+    """Points per risk level; a level not listed gives none."""
+    spec = _mapping(where, value, RISK_LEVELS, "{HIGH: 3, MEDIUM: 1}")
+    return tuple((level, _whole(where, level, spec[level], 0)) for level in RISK_LEVELS if level in spec)
+
+
+def _priority(path: str, raw: dict) -> PriorityWeights:
+    section = raw.get("priority")
+    if section is None:
+        return PriorityWeights()
+    where = f"{path}: priority"
+    spec = _mapping(where, section, PRIORITY_KEYS, "{risk_level: {HIGH: 3}, arrests: {days: 30, points_each: 2}}")
+    d = PriorityWeights()
+    risk = _risk_levels(f"{where}: risk_level", spec["risk_level"]) if "risk_level" in spec else d.risk_level
+    here = f"{where}: release_without_settled_accommodation"
+    release = _mapping(here, spec.get("release_without_settled_accommodation", {}), RELEASE_KEYS, "{days: 14, points: 3}")
+    d_release = d.release_without_settled_accommodation
+    review = _mapping(f"{where}: review_overdue", spec.get("review_overdue", {}), ("points",), "{points: 2}")
+    return PriorityWeights(
+        risk,
+        _event_count(f"{where}: arrests", spec.get("arrests", {}), d.arrests),
+        _event_count(f"{where}: failed_appointments", spec.get("failed_appointments", {}), d.failed_appointments),
+        ReleaseWeight(
+            _whole(here, "days", release.get("days", d_release.days), 1),
+            _whole(here, "points", release.get("points", d_release.points), 0),
+        ),
+        _whole(f"{where}: review_overdue", "points", review.get("points", d.review_overdue_points), 0),
+        _whole(where, "min_score", spec.get("min_score", d.min_score), 1),
+    )
+
+
+def _attendance_criterion(where: str, value: object) -> AttendanceCriterion:
+    spec = _mapping(where, value, ATTENDANCE_KEYS, "{months: 3, min_percent: 85, min_appointments: 3}")
+    d = AttendanceCriterion()
+    percent = spec.get("min_percent", d.min_percent)
+    if isinstance(percent, bool) or not isinstance(percent, int | float) or not 0 <= percent <= 100:
+        raise ConfigError(f"{where}: min_percent must be a number from 0 to 100 (got {percent!r})")
+    return AttendanceCriterion(
+        _whole(where, "months", spec.get("months", d.months), 1),
+        percent,
+        _whole(where, "min_appointments", spec.get("min_appointments", d.min_appointments), 1),
+    )
+
+
+def _exit_review(path: str, raw: dict) -> ExitCriteria:
+    section = raw.get("exit_review")
+    if section is None:
+        return ExitCriteria()
+    where = f"{path}: exit_review"
+    spec = _mapping(where, section, EXIT_REVIEW_KEYS, "{no_arrest_months: 6, support_plan_within_days: 182}")
+    d = ExitCriteria()
+    settled = spec.get("settled_accommodation", d.settled_accommodation)
+    if not isinstance(settled, bool):
+        raise ConfigError(f"{where}: settled_accommodation must be true or false (got {settled!r})")
+    return ExitCriteria(
+        _whole(where, "no_arrest_months", spec.get("no_arrest_months", d.no_arrest_months), 1),
+        _attendance_criterion(f"{where}: attendance", spec.get("attendance", {})),
+        settled,
+        _whole(where, "support_plan_within_days", spec.get("support_plan_within_days", d.support_plan_within_days), 1),
+    )
 
 
 PSEUDONYM_KEY = "IOM_PSEUDONYM_KEY"
@@ -281,6 +446,22 @@ def _report_at(path: str, raw: dict) -> time:
         raise ConfigError(f"{path}: schedule: report_at {text!r} is not a time (HH:MM, Europe/London)") from None
 
 
+def _packs(path: str, raw: dict) -> PackSchedule:
+    spec = (raw.get("schedule") or {}).get("packs")
+    if spec is None:
+        return PackSchedule()
+    where = f"{path}: schedule: packs"
+    spec = _mapping(where, spec, ("day", "at"), '{day: 1, at: "08:00"}')
+    day = _whole(where, "day", spec.get("day", 1), 1)
+    if day > 28:
+        raise ConfigError(f"{where}: day must be 1 to 28, so that every month has it (got {day})")
+    try:
+        at = time.fromisoformat(str(spec.get("at", "08:00")))
+    except ValueError:
+        raise ConfigError(f"{where}: at {spec.get('at')!r} is not a time (HH:MM, Europe/London)") from None
+    return PackSchedule(day, at)
+
+
 @cache
 def load_hub_config(path: str) -> HubConfig:
     try:
@@ -306,6 +487,9 @@ def load_hub_config(path: str) -> HubConfig:
             _providers(path, raw),
             _report_at(path, raw),
             _retention(path, raw),
+            priority=_priority(path, raw),
+            exit_review=_exit_review(path, raw),
+            packs=_packs(path, raw),
         )
     except ConfigError:
         raise  # already says where and what

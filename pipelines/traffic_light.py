@@ -17,9 +17,10 @@ import pandas as pd
 import sqlalchemy as sa
 
 from pipelines.link_store import linked_members
+from pipelines.member_events import releases_as_listed
 from pipelines.membership import active_members
 from pipelines.settings import ConfigError, HubConfig, Kpi
-from pipelines.store import earliest_file_date, events_as_of, register_in_force, rows_of_files, snapshot_files
+from pipelines.store import earliest_file_date, events_as_of, register_in_force
 from warehouse.schema import traffic_light, traffic_light_history
 
 ALL = "ALL"
@@ -72,38 +73,15 @@ class PeriodData:
     releases: pd.DataFrame
 
 
-def _releases(engine: sa.Engine, period: Period, report_date: date) -> pd.DataFrame:
-    """Releases dated in the period, each from the newest file dated on or before its date.
-
-    A later file that no longer lists a release (moved or cancelled) is what speaks for
-    that date: the older file's row does not come back.
-    """
-    files = snapshot_files(engine, "prison_releases", min(period.end, report_date))
-    if files.empty:
-        return pd.DataFrame()
-    days = pd.DataFrame({"release_date": pd.date_range(period.start, period.end, freq="D")})
-    in_force = pd.merge_asof(
-        days,
-        files[["id", "file_date"]].assign(file_date=pd.to_datetime(files["file_date"])).sort_values("file_date"),
-        left_on="release_date",
-        right_on="file_date",
-        direction="backward",
-    ).dropna(subset=["id"])
-    if in_force.empty:
-        return pd.DataFrame()
-    rows = rows_of_files(engine, "prison_releases", sorted({int(i) for i in in_force["id"]}))
-    rows = rows.assign(_day=pd.to_datetime(rows["release_date"]))
-    wanted = in_force.assign(id=in_force["id"].astype(int))[["id", "release_date"]]
-    kept = rows.merge(wanted, left_on=["file_id", "_day"], right_on=["id", "release_date"], suffixes=("", "_w"))
-    return kept.drop(columns=["_day", "id", "release_date_w"])
-
-
 KPI_MEASURES: dict[str, Callable[[PeriodData], tuple[pd.Series, pd.Series]]] = {}
+KPI_LABELS: dict[str, str] = {}  # each KPI in words, for people (reports, packs)
+PER_100 = frozenset({"arrests_per_100"})  # a rate per 100 members, not a percentage
 
 
-def measure(name: str):
+def measure(name: str, label: str):
     def register(fn: Callable[[PeriodData], tuple[pd.Series, pd.Series]]):
         KPI_MEASURES[name] = fn
+        KPI_LABELS[name] = label
         return fn
 
     return register
@@ -113,13 +91,13 @@ def measure(name: str):
 # entry per counted item, so counting by division and for ALL is shared code.
 
 
-@measure("review_in_date")
+@measure("review_in_date", "Reviews in date")
 def _review_in_date(d: PeriodData) -> tuple[pd.Series, pd.Series]:
     due = pd.to_datetime(d.active["next_review_due"])
     return d.active.loc[due >= pd.Timestamp(d.period.end), "managing_division"], d.active["managing_division"]
 
 
-@measure("plan_in_place")
+@measure("plan_in_place", "Support plan in place")
 def _plan_in_place(d: PeriodData) -> tuple[pd.Series, pd.Series]:
     agreed = pd.to_datetime(d.active["support_plan_agreed_on"])
     start = pd.Timestamp(d.period.end - timedelta(days=182))
@@ -127,7 +105,7 @@ def _plan_in_place(d: PeriodData) -> tuple[pd.Series, pd.Series]:
     return d.active.loc[ok, "managing_division"], d.active["managing_division"]
 
 
-@measure("appointment_compliance")
+@measure("appointment_compliance", "Appointments kept")
 def _appointment_compliance(d: PeriodData) -> tuple[pd.Series, pd.Series]:
     a = d.appointments
     if a.empty:
@@ -137,14 +115,14 @@ def _appointment_compliance(d: PeriodData) -> tuple[pd.Series, pd.Series]:
     return a.loc[good, "managing_division"], a.loc[judged, "managing_division"]
 
 
-@measure("arrests_per_100")
+@measure("arrests_per_100", "Arrests per 100 members")
 def _arrests_per_100(d: PeriodData) -> tuple[pd.Series, pd.Series]:
     arrests = d.arrests.drop_duplicates("custody_ref") if not d.arrests.empty else d.arrests
     numerator = arrests["managing_division"] if not arrests.empty else pd.Series(dtype=object)
     return numerator, d.active["managing_division"]
 
 
-@measure("settled_on_release")
+@measure("settled_on_release", "Settled accommodation on release")
 def _settled_on_release(d: PeriodData) -> tuple[pd.Series, pd.Series]:
     r = d.releases
     if r.empty:
@@ -152,7 +130,9 @@ def _settled_on_release(d: PeriodData) -> tuple[pd.Series, pd.Series]:
     return r.loc[r["accommodation_on_release"] == "SETTLED", "managing_division"], r["managing_division"]
 
 
-def compute(engine: sa.Engine, report_date: date, config: HubConfig) -> pd.DataFrame:
+def compute(engine: sa.Engine, report_date: date, config: HubConfig, *, last_periods: int | None = None) -> pd.DataFrame:
+    """The table's rows as the run for D writes them; ``last_periods``: only the newest
+    months (the daily report's tiles need this month and last, not the whole history)."""
     unknown = [k.kpi for k in config.kpis if k.kpi not in KPI_MEASURES]
     if unknown:
         raise ConfigError(f"unknown traffic-light kpi(s) {', '.join(unknown)}; known: {', '.join(KPI_MEASURES)}")
@@ -166,7 +146,8 @@ def compute(engine: sa.Engine, report_date: date, config: HubConfig) -> pd.DataF
         return linked_members(engine, feed_name, records, register, config.linking, report_date)
 
     rows = []
-    for period in periods(first, report_date):
+    months = periods(first, report_date)
+    for period in months[-last_periods:] if last_periods else months:
         # The register at E is dated on or before E (CONTRACT section 8): a later ODBC read
         # stands in for a report date, never for a past month's register.
         _, register = register_in_force(engine, period.end, stand_in=False)
@@ -183,7 +164,7 @@ def compute(engine: sa.Engine, report_date: date, config: HubConfig) -> pd.DataF
                 active,
                 attendance[attendance["record_type"] == "APPOINTMENT"] if not attendance.empty else attendance,
                 counted("arrests", events["arrests"], register),
-                counted("prison_releases", _releases(engine, period, report_date), register),
+                counted("prison_releases", releases_as_listed(engine, period.start, period.end, report_date), register),
             )
         for kpi in config.kpis:
             if data is not None:

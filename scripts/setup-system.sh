@@ -7,7 +7,7 @@
 # own sshd and PostgreSQL cluster on loopback ports and never use the distribution's.
 set -euo pipefail
 
-PACKAGES=(openssh-server unixodbc odbc-postgresql libsqliteodbc postgresql chromium)
+PACKAGES=(openssh-server unixodbc odbc-postgresql libsqliteodbc postgresql chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from pipelines.reports.publish import content
+
 VOLATILE = {"id", "ingested_at"}
 FILE_REFERENCES = {"file_id", "register_id"}  # columns that hold an ingest_file id
 
@@ -38,9 +40,12 @@ def warehouse_digest(engine: sa.Engine) -> dict[str, str]:
 
 
 def folder_digest(root: Path) -> dict[str, str]:
-    """Every file under root, hidden ones included (a leftover half-written folder counts)."""
+    """Every file under root, hidden ones included (a leftover half-written folder counts),
+    without the part that says which run made it (a report's footer)."""
     if not root.exists():
         return {}
     return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in sorted(root.rglob("*")) if p.is_file()
+        str(p.relative_to(root)): hashlib.sha256(content(p.read_bytes())).hexdigest()[:16]
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }

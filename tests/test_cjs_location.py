@@ -161,3 +161,22 @@ def test_an_expiry_applies_only_on_licence_and_a_timeout_only_to_an_unresolved_a
         ("M", "COMMUNITY"), ("M", "ON_LICENCE"), ("M", "POLICE_CUSTODY"), ("M", "IN_PRISON"),
         ("N", "COMMUNITY"), ("N", "POLICE_CUSTODY"), ("N", "COMMUNITY"),
     ]  # fmt: skip
+
+
+def test_the_first_register_snapshot_does_not_undo_an_earlier_sentence():
+    """Rule 8 is where a member starts, "before any of that": sent to prison a week before
+    the hub's first snapshot of them, they are in prison, not in the community."""
+    ev = pd.DataFrame(
+        [
+            ("M", at("2026-01-03 17:00"), "court", cjs.IN_PRISON, "court_results", 1, 1),
+            ("M", at("2026-01-10 00:00"), "register", "COMMUNITY", None, None, None),
+            ("N", at("2026-01-10 00:00"), "register", "COMMUNITY", None, None, None),
+            ("N", at("2026-01-12 10:00"), "arrest", "POLICE_CUSTODY", "arrests", 2, 1),
+        ],
+        columns=cjs.EVENT_COLUMNS,
+    )
+    kept = cjs._register_only_first(ev)
+    got = cjs.spells(cjs.resolve(kept, pd.DataFrame(columns=["iom_id", "at", "licence_until"])))
+    assert [(r.iom_id, r.location) for r in got.itertuples()] == [
+        ("M", "IN_PRISON"), ("N", "COMMUNITY"), ("N", "POLICE_CUSTODY"),
+    ]  # fmt: skip

@@ -35,8 +35,8 @@ def test_definitions_load_without_deprecation_warnings():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1])
     # ledger and rows per feed, links, products (reports, delivery, traffic light, cjs_location,
-    # member_pseudonyms), review list, data quality
-    assert int(out.stdout.strip()) == 5 * 2 + 4 + 5 + 2
+    # member_pseudonyms), review list, data quality, conference packs, performance pack
+    assert int(out.stdout.strip()) == 5 * 2 + 4 + 5 + 2 + 1 + 1
 
 
 def test_dagster_validates_the_workspace():

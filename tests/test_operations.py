@@ -177,6 +177,32 @@ def test_the_arrival_schedule_checks_the_feeds_after_they_are_due():
     assert checks == {"rows_reconcile", "schema_valid", "on_time", "quality"}  # quality: the feeds' Great Expectations suites
 
 
+def test_the_monthly_schedules_make_the_conference_packs_for_that_day_and_last_months_performance_pack():
+    from pipelines.definitions import CONFERENCE_PACKS_JOB, PERFORMANCE_PACK_JOB, defs
+
+    # 08:00 in London on 1 December is 08:00 UTC; on 1 July it is 07:00 UTC.
+    for when, day, month in ((datetime(2026, 12, 1, 8, 0, tzinfo=UTC), "2026-12-01", "2026-11"),
+                             (datetime(2026, 7, 1, 7, 0, tzinfo=UTC), "2026-07-01", "2026-06")):  # fmt: skip
+        context = dg.build_schedule_context(scheduled_execution_time=when, repository_def=defs.get_repository_def())
+        packs = defs.resolve_schedule_def("monthly_packs")
+        assert packs.job_name == CONFERENCE_PACKS_JOB and packs.cron_schedule == "0 8 1 * *"
+        (request,) = packs.evaluate_tick(context).run_requests
+        assert request.partition_key == day
+        performance = defs.resolve_schedule_def("monthly_performance_pack")
+        assert performance.job_name == PERFORMANCE_PACK_JOB
+        (request,) = performance.evaluate_tick(context).run_requests
+        assert request.partition_key == month and month in request.tags["iom/reason"]
+
+
+def test_the_packs_day_must_be_in_every_month(tmp_path):
+    from pipelines.settings import PROJECT_ROOT, ConfigError, load_hub_config
+
+    text = (PROJECT_ROOT / "config" / "hub.yaml").read_text(encoding="utf-8")
+    (tmp_path / "late.yaml").write_text(text.replace("packs: {day: 1,", "packs: {day: 31,"), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"late.yaml: schedule: packs: day must be 1 to 28"):
+        load_hub_config(str(tmp_path / "late.yaml"))
+
+
 def test_an_asset_backfill_from_the_ui_gives_the_traffic_light_its_last_date():
     """Dagster runs the unpartitioned traffic light of a UI backfill in a run of its own,
     tagged only with the backfill: it must still be computed for the backfill's last date."""
@@ -209,7 +235,7 @@ def test_the_report_time_is_configuration(tmp_path):
     from pipelines.settings import PROJECT_ROOT, ConfigError, load_hub_config
 
     text = (PROJECT_ROOT / "config" / "hub.yaml").read_text(encoding="utf-8")
-    assert 'schedule: {report_at: "07:00"}' in text
+    assert 'report_at: "07:00"' in text
     (tmp_path / "early.yaml").write_text(text.replace('report_at: "07:00"', 'report_at: "06:30"'), encoding="utf-8")
     config = load_hub_config(str(tmp_path / "early.yaml"))
     assert morning_report("daily_pipeline", config.report_at).cron_schedule == "30 6 * * *"

@@ -260,3 +260,19 @@ def test_report_delivery_to_the_outbox_is_atomic(box: RemoteBox, tmp_path: Path,
         n: f"v2 {n}" for n in ("arrests.csv", "feeds.csv", "report.html", "reviews.csv")
     }
     assert sorted(p.name for p in (box.local / "CH").iterdir()) == ["2026-11-23"]  # nothing left half-way
+
+
+def test_a_performance_pack_is_delivered_two_folders_down_as_a_daily_report_is(box: RemoteBox, tmp_path: Path):
+    """<outbox>/performance/<month>/<division>/: the levels made as needed, so the daily
+    report's relative link (../../performance/...) works in the outbox too."""
+    pack = tmp_path / "CH"
+    pack.mkdir()
+    (pack / "performance.html").write_text("pack")
+    outbox = SftpOutbox(box.url, box.env())
+    try:
+        outbox.deliver(pack, "performance/2026-11", "CH")
+        outbox.deliver(pack, "performance/2026-11", "NE")  # the month's folder exists now
+    finally:
+        outbox.close()
+    assert (box.local / "performance" / "2026-11" / "CH" / "performance.html").read_text() == "pack"
+    assert sorted(p.name for p in (box.local / "performance" / "2026-11").iterdir()) == ["CH", "NE"]

@@ -8,13 +8,13 @@ from pipelines import traffic_light as tl
 from pipelines.assets.describe import OWNERS, count_rows, schema_metadata, warehouse_kind
 from pipelines.assets.ingest import rows_key
 from pipelines.assets.linking import links_key
+from pipelines.assets.outbox import deliver_folders
 from pipelines.feeds import FEEDS, LINKED_FEEDS
 from pipelines.partitions import ONE_RUN_FOR_A_RANGE, partition_dates, report_dates, run_report_date
 from pipelines.reports.publish import PublishError
 from pipelines.reports.render import write_report
 from pipelines.reports.sections import build_reports
 from pipelines.resources import HubResource, OutboxResource, WarehouseResource
-from pipelines.sources.base import SourceError, TransientSourceError
 from warehouse.schema import traffic_light as traffic_light_table
 
 ROWS = [rows_key(f) for f in FEEDS]
@@ -37,7 +37,7 @@ def division_reports(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     counts: Counter[str] = Counter()
     folders, warnings, rewritten = [], [], 0
     for report_date in partition_dates(context):
-        reports = build_reports(warehouse.engine(), report_date, hub.config())
+        reports = build_reports(warehouse.engine(), report_date, hub.config(), run_id=context.run.run_id)
         for report in reports:
             try:
                 folder, changed = write_report(hub.reports_path(), report)
@@ -79,23 +79,15 @@ def division_reports(context: dg.AssetExecutionContext, warehouse: WarehouseReso
 def delivered_reports(context: dg.AssetExecutionContext, hub: HubResource, outbox: OutboxResource) -> dg.MaterializeResult:
     if not outbox.location:
         return dg.MaterializeResult(metadata={"delivered": 0, "outbox": "not configured (IOM_OUTBOX unset)"})
-    try:
-        target = outbox.open()
-    except SourceError as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
-    delivered = []
-    try:
-        for report_date in partition_dates(context):
-            for division in hub.config().divisions:
-                folder = hub.reports_path() / report_date.isoformat() / division
-                delivered.append(target.deliver(folder, division, report_date.isoformat()))
-    except TransientSourceError as exc:
-        context.log.warning(str(exc))
-        raise dg.RetryRequested(max_retries=3, seconds_to_wait=120) from exc
-    except SourceError as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
-    finally:
-        target.close()
+    delivered = deliver_folders(
+        context,
+        outbox,
+        (
+            (hub.reports_path() / report_date.isoformat() / division, division, report_date.isoformat())
+            for report_date in partition_dates(context)
+            for division in hub.config().divisions
+        ),
+    )
     return dg.MaterializeResult(
         metadata={
             "delivered": len(delivered),

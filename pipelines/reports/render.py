@@ -6,15 +6,22 @@ The folder is published whole or not at all (pipelines/reports/publish.py), so a
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from pipelines.feeds import FEEDS
-from pipelines.reports.publish import csv_bytes, publish_folder
-from pipelines.reports.sections import REPORT_FILES, DailyReport, ReportFile
+from pipelines.alerts import ui_url
+from pipelines.reports.formats import DATE_ONLY_ALLOWED, cell, person, readable, readable_in
+from pipelines.reports.needs_action import needs_action, row_anchor
+from pipelines.reports.publish import VOLATILE_END, VOLATILE_START, csv_bytes, publish_folder
+from pipelines.reports.sections import NAME, REPORT_FILES, DailyReport, ReportFile
+from pipelines.reports.tiles import tiles
+from pipelines.reports.workbook import workbook_bytes
+
+__all__ = ["CSV_FILES", "DATE_ONLY_ALLOWED", "cell", "readable", "render_html", "write_report"]
 
 # section -> CSV file name, from the one declaration of the report's files.
 CSV_FILES = {f.section: f.filename for f in REPORT_FILES}
@@ -27,38 +34,6 @@ _env = Environment(
 )
 
 
-def cell(value: object) -> str:
-    """One text form per type: ISO dates, ISO timestamps with seconds, blank for none."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    if isinstance(value, (pd.Timestamp, datetime)):
-        return value.strftime("%Y-%m-%dT%H:%M:%S")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-# Timestamp columns a feed may fill with a bare date (a status change): midnight there is a date.
-DATE_ONLY_ALLOWED = {c.name for f in FEEDS.values() for c in f.columns if c.date_only_allowed}
-
-
-def readable(value: object, report_date: date, *, midnight_is_a_date: bool = False) -> str:
-    """A value as a person reads it on report.html (the CSVs keep ``cell``'s ISO forms):
-    "Mon 30 Nov 09:12", a date "Mon 30 Nov", the year only when it is not the report's."""
-    if isinstance(value, (pd.Timestamp, datetime)) and not pd.isna(value):
-        day = _weekday_day(value.date(), report_date)
-        midnight = (value.hour, value.minute, value.second) == (0, 0, 0)
-        return day if midnight and midnight_is_a_date else f"{day} {value:%H:%M}"
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return _weekday_day(value, report_date)
-    return cell(value)
-
-
-def _weekday_day(day: date, report_date: date) -> str:
-    text = f"{day:%a} {day.day} {day:%b}"
-    return text if day.year == report_date.year else f"{text} {day.year}"
-
-
 def section_csv(frame: pd.DataFrame) -> bytes:
     return csv_bytes(frame.columns, ([cell(v) for v in row] for row in frame.itertuples(index=False, name=None)))
 
@@ -69,6 +44,8 @@ def write_report(reports_dir: Path, report: DailyReport) -> tuple[Path, bool]:
     final = reports_dir / report.report_date.isoformat() / report.division
     files = {filename: section_csv(report.sections[section]) for section, filename in CSV_FILES.items()}
     files["report.html"] = render_html(report).encode("utf-8")
+    # The same sections for Excel: a sheet each, real dates (the CSVs stay the contract's).
+    files["report.xlsx"] = workbook_bytes({f.section: report.sections[f.section] for f in REPORT_FILES})
     return final, publish_folder(final, files)
 
 
@@ -118,32 +95,123 @@ def feed_alerts(feeds: pd.DataFrame, providers: pd.DataFrame) -> list[str]:
     return alerts
 
 
-def _readable(frame: pd.DataFrame, report_date: date) -> pd.DataFrame:
-    if frame.empty:
-        return frame
-    return frame.apply(lambda col: col.map(lambda v: readable(v, report_date, midnight_is_a_date=col.name in DATE_ONLY_ALLOWED)))
+@dataclass(frozen=True)
+class Row:
+    anchor: str
+    cells: tuple[tuple[str, str, str], ...]  # (column label, text, css class)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One section of report.html as people read it: columns that matter first, readable
+    values, rows that need action apart, "—" where the feed it relies on did not arrive."""
+
+    file: ReportFile
+    count: str
+    warning: str
+    groups: tuple[tuple[str | None, tuple[Row, ...]], ...]
+    missing: bool  # the feed it relies on did not arrive: "—", not "none"
+
+
+LISTS = frozenset({"result_codes", "result_texts"})  # ";"-joined in the CSV; "; " reads better
+LABELS = {
+    "iom_id": "IOM id", NAME: "Name", "days_until_due": "Days until due", "urn": "URN", "event_datetime": "When",
+    "arrest_datetime": "Arrested", "outcome_datetime": "Outcome at", "next_review_due": "Review due",
+    "accommodation_on_release": "Accommodation", "since": "Since",
+}  # fmt: skip
+
+
+def label(column: str) -> str:
+    return LABELS.get(column) or column.replace("_", " ").capitalize()
+
+
+def _people_frame(f: ReportFile, frame: pd.DataFrame) -> pd.DataFrame:
+    """The section's columns in report.html's order, NAME made from surname and forenames."""
+    shown = (
+        frame.assign(**{NAME: [person(s, n) for s, n in zip(frame["surname"], frame["forenames"], strict=True)]})
+        if (NAME in f.shown and not frame.empty)
+        else frame.assign(**{NAME: []})
+        if NAME in f.shown
+        else frame
+    )
+    return shown.reindex(columns=list(f.html_columns))
+
+
+def _text(column: str, value: object, report_date: date) -> str:
+    text = readable_in(column, value, report_date)
+    return text.replace(";", "; ") if column in LISTS else text
+
+
+def _rows(f: ReportFile, frame: pd.DataFrame, report_date: date, status_column: int | None) -> tuple[Row, ...]:
+    people = _people_frame(f, frame)
+    rows = []
+    for index, values in zip(people.index, people.itertuples(index=False, name=None), strict=True):
+        cells = tuple(
+            (label(c), _text(c, v, report_date), f"status status-{v}" if i == status_column else "")
+            for i, (c, v) in enumerate(zip(people.columns, values, strict=True))
+        )
+        rows.append(Row(row_anchor(f.section, int(index)), cells))
+    return tuple(rows)
 
 
 def _count(f: ReportFile, frame: pd.DataFrame) -> int:
     return int(pd.to_numeric(frame[f.total_of]).sum()) if f.total_of and not frame.empty else len(frame)
 
 
+def _table(f: ReportFile, frame: pd.DataFrame, report_date: date, state: str, providers: pd.DataFrame) -> Table:
+    missing = state == "MISSING"
+    warning = ""
+    if state != "OK":
+        words = missing_in_words(providers, f.feed) if state == "PARTIAL" else ""
+        warning = FEED_WARNING[state].format(feed=str(f.feed).replace("_", " "), missing=words)
+    status_column = f.html_columns.index("status") if f.status_column else None
+    if f.apart is not None and not frame.empty:
+        apart = f.apart.rows(frame).fillna(False).astype(bool)
+        groups = (
+            (f.apart.title, _rows(f, frame[apart], report_date, status_column)),
+            (f.apart.rest_title, _rows(f, frame[~apart], report_date, status_column)),
+        )
+    else:
+        groups = ((None, _rows(f, frame, report_date, status_column)),)
+    count = "—" if missing else str(_count(f, frame))
+    return Table(f, count, warning, groups, missing)
+
+
+def _tiles(tables: list[Table]) -> list[tuple[str, str, str]]:
+    """The counts at the top: (link, count, label); a section with rows apart has two."""
+    out = []
+    for t in tables:
+        if not t.file.count:
+            continue
+        if t.file.apart is not None:
+            first, rest = (len(rows) for _, rows in t.groups) if len(t.groups) == 2 else (0, 0)
+            out.append((f"#{t.file.section}", "—" if t.missing else str(first), t.file.apart.count))
+            out.append((f"#{t.file.section}", "—" if t.missing else str(rest), t.file.count))
+        else:
+            out.append((f"#{t.file.section}", t.count, t.file.count))
+    return out
+
+
+def run_link(run_id: str | None) -> str | None:
+    return f"{ui_url()}/runs/{run_id}" if run_id else None
+
+
 def render_html(report: DailyReport) -> str:
-    sections = {name: _readable(frame, report.report_date) for name, frame in report.sections.items()}
     feeds, providers = report.sections["feeds"], report.sections["providers"]
     status = dict(zip(feeds["feed"], feeds["status"], strict=True))
-    warnings = {}
-    for f in REPORT_FILES:
-        state = status.get(f.feed, "OK") if f.feed else "OK"
-        if state != "OK":
-            missing = missing_in_words(providers, f.feed) if state == "PARTIAL" else ""
-            warnings[f.section] = FEED_WARNING[state].format(feed=f.feed.replace("_", " "), missing=missing)
+    tables = [
+        _table(f, report.sections[f.section], report.report_date, status.get(f.feed, "OK") if f.feed else "OK", providers)
+        for f in REPORT_FILES
+    ]
+    generated = report.generated_at
     return _env.get_template("report.html.j2").render(
         report=report,
-        files=REPORT_FILES,
-        sections=sections,
+        tables=tables,
+        tiles=_tiles(tables),
+        actions=needs_action(report),
+        performance=tiles(report.performance, report.kpis, report.division),
         alerts=feed_alerts(feeds, providers),
-        warnings=warnings,
-        counts={f.section: _count(f, report.sections[f.section]) for f in REPORT_FILES},
-        status_index={f.section: f.columns.index("status") for f in REPORT_FILES if f.status_column},
+        generated=f"{generated:%a %-d %b %Y %H:%M}" if generated else "",
+        run_link=run_link(report.run_id),
+        volatile=(VOLATILE_START, VOLATILE_END),
     )

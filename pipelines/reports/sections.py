@@ -7,22 +7,40 @@ inputs always give the same bytes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import sqlalchemy as sa
 
 from pipelines import cjs_location as cjs
-from pipelines.daily import reportable_records
+from pipelines import traffic_light as tl
+from pipelines.daily import RELEASE_HORIZON_DAYS, reportable_records
 from pipelines.event_links import link_every_event
+from pipelines.feeds import FEEDS, FeedKind
 from pipelines.membership import active_members, attach_members
+from pipelines.priorities import PRIORITY_COLUMNS, priority_list
 from pipelines.reports.feed_status import FEED_COLUMNS, PROVIDER_COLUMNS, statuses
-from pipelines.settings import HubConfig
-from pipelines.store import register_in_force
+from pipelines.settings import HubConfig, Kpi
+from pipelines.store import ledger, register_in_force, snapshot_files
 from warehouse.schema import CJS_LOCATIONS
 
 REVIEW_HORIZON_DAYS = 14
+LONDON = ZoneInfo("Europe/London")
+NAME = "name"  # report.html only: "SURNAME, Forenames" in one column, first, for people
+
+
+@dataclass(frozen=True)
+class Apart:
+    """Rows report.html shows apart, above the rest of their section, with a tile of their
+    own: overdue reviews before those merely due, failed appointments before the rest."""
+
+    title: str
+    count: str
+    rows: Callable[[pd.DataFrame], pd.Series]
+    rest_title: str
 
 
 @dataclass(frozen=True)
@@ -48,10 +66,19 @@ class ReportFile:
     every_division: bool = False  # the same rows in every division's folder, whoever manages them
     by_division: bool = False  # not people, but counts for the division (its managing_division rows)
     total_of: str | None = None  # a table of counts: its heading shows this column's sum, not the rows
+    # report.html's columns, the ones that matter first (a phone shows each row as a card in
+    # this order); any of the CSV's columns not named here follow.  The CSV keeps ``columns``.
+    shown: tuple[str, ...] = ()
+    apart: Apart | None = None
 
     @property
     def filename(self) -> str:
         return f"{self.section}.csv"
+
+    @property
+    def html_columns(self) -> tuple[str, ...]:
+        first = tuple(self.shown)
+        return first + tuple(c for c in self.columns if c not in first and not (NAME in first and c in ("surname", "forenames")))
 
 
 REPORT_DAY = "report date"
@@ -65,6 +92,7 @@ REPORT_FILES: tuple[ReportFile, ...] = (
         "Every cohort member arrested yesterday, whatever their division. A blank outcome is still pending.",
         order=("arrest_datetime", "custody_ref"), feed="arrests", count="arrests (all divisions)",
         reportable_on="arrest_datetime", every_division=True,
+        shown=(NAME, "iom_id", "arrest_datetime", "offence_description", "outcome", "managing_division"),
     ),
     ReportFile(
         "court_results",
@@ -73,6 +101,7 @@ REPORT_FILES: tuple[ReportFile, ...] = (
         "Court results yesterday", "One row per offence.",
         order=("court_code", "urn", "iom_id", "offence_seq"), feed="court_results", count="court results",
         reportable_on="hearing_date",
+        shown=(NAME, "iom_id", "offence_title", "result_codes", "result_texts", "remand_status", "next_hearing_date"),
     ),
     ReportFile(
         "attendance",
@@ -80,28 +109,34 @@ REPORT_FILES: tuple[ReportFile, ...] = (
         "Appointments yesterday",
         order=("event_datetime", "agency", "record_id"), feed="attendance", count="appointments",
         reportable_on="event_datetime",
+        shown=(NAME, "iom_id", "outcome", "event_datetime", "agency", "appointment_type"),
+        apart=Apart("Failed to attend", "failed appointments", lambda f: f["outcome"] == "FAILED_TO_ATTEND",
+                    "Other appointments"),
     ),
     ReportFile(
         "status_changes",
         ("iom_id", "surname", "forenames", "agency", "record_id", "status", "event_datetime"),
         "Status changes yesterday", "Housing, education, employment and treatment changes.",
         order=("event_datetime", "agency", "record_id"), feed="attendance", count="status changes",
-        reportable_on="event_datetime",
+        reportable_on="event_datetime", shown=(NAME, "iom_id", "status", "event_datetime", "agency"),
     ),
     ReportFile(
         "releases",
         ("iom_id", "surname", "forenames", "noms_number", "prison_id", "release_date", "release_date_type",
          "accommodation_on_release", "prison_name"),
-        "Prison releases in the next 30 days", "From the newest release schedule received.",
-        order=("release_date", "iom_id", "noms_number"), feed="prison_releases", count="releases in 30 days",
-        reportable_on="release_date",
+        f"Prison releases in the next {RELEASE_HORIZON_DAYS} days", "From the newest release schedule received.",
+        order=("release_date", "iom_id", "noms_number"), feed="prison_releases",
+        count=f"releases in {RELEASE_HORIZON_DAYS} days", reportable_on="release_date",
+        shown=(NAME, "iom_id", "release_date", "accommodation_on_release", "prison_name"),
     ),
     ReportFile(
         "reviews",
         ("iom_id", "surname", "forenames", "case_manager_agency", "next_review_due", "days_until_due"),
-        "Case reviews due within 14 days", "Negative days are overdue.",
-        order=("next_review_due", "iom_id"), feed="cohort", count="reviews due in 14 days",
-        reportable_on=REPORT_DAY,
+        f"Case reviews due within {REVIEW_HORIZON_DAYS} days", "Negative days are overdue.",
+        order=("next_review_due", "iom_id"), feed="cohort", count=f"reviews due in {REVIEW_HORIZON_DAYS} days",
+        reportable_on=REPORT_DAY, shown=(NAME, "iom_id", "days_until_due", "next_review_due", "case_manager_agency"),
+        apart=Apart("Overdue", "overdue reviews", lambda f: pd.to_numeric(f["days_until_due"]) < 0,
+                    f"Due within {REVIEW_HORIZON_DAYS} days"),
     ),
     ReportFile(
         "locations", ("location", "members", "changed_yesterday"),
@@ -115,6 +150,14 @@ REPORT_FILES: tuple[ReportFile, ...] = (
         ("iom_id", "surname", "forenames", "location", "since", "previous_location", "cause"),
         "Changed location yesterday", "Each move, with what showed it.",
         order=("since", "iom_id"), count="changed location", reportable_on="since",
+        shown=(NAME, "iom_id", "location", "previous_location", "since", "cause"),
+    ),
+    ReportFile(
+        "priorities", PRIORITY_COLUMNS, "Priorities",
+        "The division's members who most need attention now, by the partnership's score (config/hub.yaml, "
+        "priority): each reason with its points. Rank 1 first.",
+        order=("rank", "iom_id"), count="priority members", reportable_on=REPORT_DAY,
+        shown=("rank", NAME, "iom_id", "score", "reasons", "risk_level"),
     ),
     ReportFile(
         "feeds", tuple(FEED_COLUMNS), "Feeds", "Where each feed's data stands for this report.", status_column=True,
@@ -138,6 +181,28 @@ class DailyReport:
     division: str
     division_name: str
     sections: dict[str, pd.DataFrame]
+    # The division's traffic-light rows for the month of D-1 and the month before (tiles).
+    performance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    files_used: tuple[str, ...] = ()  # the footer: the files this report read
+    run_id: str | None = None  # the Dagster run that made it (footer link), when run by Dagster
+    generated_at: datetime | None = None
+    kpis: tuple[Kpi, ...] = ()  # the traffic light's matrix, for the tiles' better/worse
+
+
+def files_used(engine: sa.Engine, report_date: date) -> tuple[str, ...]:
+    """The files a report for D reads: each event feed's files dated D-1 or D (as feeds.csv
+    counts them) and each snapshot feed's file in force at D."""
+    names: list[str] = []
+    for feed in FEEDS.values():
+        if feed.kind is FeedKind.SNAPSHOT:
+            files = snapshot_files(engine, feed.name, report_date)
+            names += [str(files.iloc[-1]["name"])] if not files.empty else []
+            continue
+        files = ledger(engine, feed.name)
+        dated = pd.to_datetime(files["file_date"]).dt.date
+        window = (files["status"] == "LOADED") & dated.isin([report_date - timedelta(days=1), report_date])
+        names += [str(n) for n in files.loc[window, "name"]]
+    return tuple(names)
 
 
 def _shape(name: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -147,13 +212,17 @@ def _shape(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.reindex(columns=columns)
     order = list(SECTIONS[name].order)
     if order:
-        # Natural order for offence seq ("2" before "10"), then text for everything else.
-        keys = {c: (pd.to_numeric(out[c], errors="coerce") if c == "offence_seq" else out[c].astype(str)) for c in order}
+        # Natural order for numbers ("2" before "10"), then text for everything else.
+        numeric = ("offence_seq", "rank")
+        keys = {c: (pd.to_numeric(out[c], errors="coerce") if c in numeric else out[c].astype(str)) for c in order}
         out = out.assign(**{f"_k{i}": keys[c] for i, c in enumerate(order)})
         out = out.sort_values([f"_k{i}" for i in range(len(order))], kind="stable").drop(
             columns=[f"_k{i}" for i in range(len(order))]
         )
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    if "rank" in columns:  # a ranking shown to one division counts from 1 within it
+        out["rank"] = range(1, len(out) + 1)
+    return out
 
 
 def where_the_cohort_is(
@@ -180,8 +249,9 @@ def where_the_cohort_is(
     return counts.reset_index(), moved
 
 
-def build_reports(engine: sa.Engine, report_date: date, config: HubConfig) -> list[DailyReport]:
+def build_reports(engine: sa.Engine, report_date: date, config: HubConfig, *, run_id: str | None = None) -> list[DailyReport]:
     register_date, register = register_in_force(engine, report_date)
+    generated_at = datetime.now(LONDON).replace(microsecond=0)
 
     arrests, court, attendance, releases = (
         reportable_records(engine, f, report_date, config.linking)
@@ -213,9 +283,12 @@ def build_reports(engine: sa.Engine, report_date: date, config: HubConfig) -> li
         "reviews": reviews,
         "locations": locations,
         "location_changes": moves,
+        "priorities": priority_list(engine, report_date, config, register),
         "feeds": status.feeds,  # the same in every division
         "providers": status.providers,
     }
+    performance = tl.compute(engine, report_date, config, last_periods=2)  # this month and last, as of D
+    used = files_used(engine, report_date)
     reports = []
     for division, division_name in config.divisions.items():
         # Sections of people hold the division's members, but for those shown to every division.
@@ -224,5 +297,19 @@ def build_reports(engine: sa.Engine, report_date: date, config: HubConfig) -> li
                               if (f.reportable_on or f.by_division) and not f.every_division else content[f.section])
             for f in REPORT_FILES
         }  # fmt: skip
-        reports.append(DailyReport(report_date, register_date, division, division_name, sections))
+        own = performance[performance["division"] == division] if not performance.empty else performance
+        reports.append(
+            DailyReport(
+                report_date,
+                register_date,
+                division,
+                division_name,
+                sections,
+                own,
+                used,
+                run_id,
+                generated_at,
+                tuple(config.kpis),
+            )
+        )
     return reports
