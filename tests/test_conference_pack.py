@@ -414,3 +414,23 @@ def test_iom_hub_pack_refuses_an_unknown_division_in_one_plain_line(env):
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.strip().splitlines() == ["iom-hub: unknown division XX (the divisions are CH, NE, NW)"]
     assert done.stdout == ""
+
+
+def test_iom_hub_performance_pack_runs_the_months_pack_through_dagster(env, hub, capsys):
+    """The other monthly product from the command line: the month's pack for every
+    division and ALL, as one run recorded in DAGSTER_HOME; a bad month is one plain line."""
+    from pipelines.cli import main
+
+    assert main(["performance-pack", "--month", "2026-13"]) == 2
+    assert capsys.readouterr().err.strip() == "iom-hub: --month '2026-13': give a month as YYYY-MM, e.g. 2026-11"
+    write_inbox(hub.inbox)
+    hub.run(D)
+    assert main(["performance-pack", "--month", f"{D:%Y-%m}"]) == 0
+    out = capsys.readouterr().out
+    assert ": succeeded" in out.splitlines()[0]
+    folders = [Path(line.strip()) for line in out.splitlines()[1:]]
+    assert sorted(f.name for f in folders) == ["ALL", "CH", "NE", "NW"]
+    assert all((f / "performance.pdf").is_file() and f.parent.name == f"{D:%Y-%m}" for f in folders)
+    with dg.DagsterInstance.get() as instance:
+        (run,) = instance.get_runs()
+    assert run.job_name == "performance_pack_job" and run.tags["dagster/partition"] == f"{D:%Y-%m}"

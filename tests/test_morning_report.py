@@ -22,7 +22,8 @@ from tests.builders import member
 D = date(2026, 11, 23)  # yesterday: Sun 22 Nov
 
 OVERDUE = member("LDS-000001", "Overdue", "Olga", "1980-06-06", niche_nominal_id="NN1", next_review_due="2026-11-10")
-DUE = member("LDS-000002", "Duesoon", "Dan", "1981-01-01", niche_nominal_id="NN2", next_review_due="2026-11-30")
+DUE = member("LDS-000002", "Duesoon", "Dan", "1981-01-01", niche_nominal_id="NN2", next_review_due="2026-11-30",
+             pnc_id="2012/0394773H")  # fmt: skip
 REMANDED = member("LDS-000003", "Remand", "Rita", "1982-02-02", niche_nominal_id="NN3", noms_number="A1111AA")
 ELSEWHERE = member("LDS-000004", "Other", "Owen", "1983-03-03", niche_nominal_id="NN4", managing_division="NE")
 RELEASED = member("LDS-000005", "Release", "Rob", "1984-04-04", noms_number="B2222BB")
@@ -64,6 +65,26 @@ def morning(hub):
     # No court results file at all: that section says "—", not 0.
     hub.run(D)
     return hub
+
+
+@pytest.fixture
+def morning_with_court(morning):
+    """The same morning once the court file has come: the widest table, and a remand."""
+    offences = [
+        {"seq": 1, "title": "Possession with intent to supply a controlled drug of Class A", "results": ["4004"]},
+        {"seq": 2, "title": "Driving whilst disqualified", "results": ["4004", "1116"], "next": ["2026-12-14"]},
+    ]
+    morning.inbox.court("B13HT", date(2026, 11, 22), [("13AA1234526", [
+        {"surname": "Duesoon", "forenames": "Dan", "pnc_id": "2012/0394773H", "remand_status": "PR", "offences": offences},
+    ])])  # fmt: skip
+    morning.run(D)
+    return morning
+
+
+def test_a_remand_in_custody_by_the_court_is_one_line_per_hearing(morning_with_court):
+    items = [i for i in needs_action(_report(morning_with_court)) if i.kind == "Remanded in custody"]
+    assert [(i.who, i.anchor) for i in items] == [("DUESOON, Dan (LDS-000002)", "court_results-0")]
+    assert "<b>2</b><span>court results</span>" in render_html(_report(morning_with_court))
 
 
 def _report(hub, division: str = "CH", **kw):
@@ -189,8 +210,10 @@ OVERFLOW = """() => {
 }"""
 
 
-@pytest.mark.parametrize("width", [390, 1280])
-def test_in_a_browser_no_column_is_cut_off_and_the_action_links_land_on_their_rows(morning, tmp_path, width):
+# A phone; a small laptop, where the wide tables fit only as cards; a desktop.
+@pytest.mark.parametrize("width", [390, 1024, 1280])
+def test_in_a_browser_no_column_is_cut_off_and_the_action_links_land_on_their_rows(morning_with_court, tmp_path, width):
+    morning = morning_with_court
     _browser_or_skip()
     from tests.browser import Browser, artefacts_dir
 

@@ -127,13 +127,8 @@ def label(column: str) -> str:
 
 def _people_frame(f: ReportFile, frame: pd.DataFrame) -> pd.DataFrame:
     """The section's columns in report.html's order, NAME made from surname and forenames."""
-    shown = (
-        frame.assign(**{NAME: [person(s, n) for s, n in zip(frame["surname"], frame["forenames"], strict=True)]})
-        if (NAME in f.shown and not frame.empty)
-        else frame.assign(**{NAME: []})
-        if NAME in f.shown
-        else frame
-    )
+    names = [person(s, n) for s, n in zip(frame.get("surname", []), frame.get("forenames", []), strict=True)]
+    shown = frame.assign(**{NAME: names}) if NAME in f.shown else frame
     return shown.reindex(columns=list(f.html_columns))
 
 
