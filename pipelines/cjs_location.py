@@ -50,11 +50,6 @@ RELEASED_AT = time(9, 0)
 # 00:00 and a licence expiring at 00:00 the same day: the listing says where they are).
 PRIORITY = {"register": 0, "licence_expiry": 1, "no_outcome": 2, "release": 3, "release_schedule": 4,
             "court": 5, "arrest": 6, "arrest_outcome": 7}  # fmt: skip
-# Each cause as people read it (report.html, the packs).
-CAUSE_WORDS = {"register": "on the cohort register", "licence_expiry": "licence expired",
-               "no_outcome": "no arrest outcome within 96 hours", "release": "released from prison",
-               "release_schedule": "on a prison's release schedule", "court": "court result", "arrest": "arrested",
-               "arrest_outcome": "arrest outcome"}  # fmt: skip
 EVENT_COLUMNS = ["iom_id", "at", "cause", "target", "feed", "file_id", "row_no"]
 SPELL_COLUMNS = ["iom_id", "started_at", "ended_at", "location", "cause", "feed", "file_id", "row_no"]
 

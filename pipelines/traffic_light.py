@@ -78,6 +78,11 @@ KPI_LABELS: dict[str, str] = {}  # each KPI in words, for people (reports, packs
 PER_100 = frozenset({"arrests_per_100"})  # a rate per 100 members, not a percentage
 
 
+def kpi_label(kpi: str) -> str:
+    """A KPI's name for people; a KPI added by configuration gets its code in words."""
+    return KPI_LABELS.get(kpi, kpi.replace("_", " ").capitalize())
+
+
 def measure(name: str, label: str):
     def register(fn: Callable[[PeriodData], tuple[pd.Series, pd.Series]]):
         KPI_MEASURES[name] = fn
@@ -105,7 +110,7 @@ def _plan_in_place(d: PeriodData) -> tuple[pd.Series, pd.Series]:
     return d.active.loc[ok, "managing_division"], d.active["managing_division"]
 
 
-@measure("appointment_compliance", "Appointments kept")
+@measure("appointment_compliance", "Appointment compliance")
 def _appointment_compliance(d: PeriodData) -> tuple[pd.Series, pd.Series]:
     a = d.appointments
     if a.empty:

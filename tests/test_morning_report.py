@@ -106,7 +106,7 @@ def test_needs_action_lists_what_the_division_must_act_on_each_linked_to_its_row
     assert "Arrested" not in kinds  # NE's member's arrest is in the table, not CH's action
     assert items[0].what == "overdue by 13 days (due Tue 10 Nov)"
     assert items[1].what == "PROBATION Supervision Sun 22 Nov 09:12"
-    assert items[2].what == "arrested Sun 22 Nov 10:30 for Burglary: charged remanded"
+    assert items[2].what == "arrested Sun 22 Nov 10:30 for Burglary: charged and remanded in custody"
     assert items[3].what == "released Fri 27 Nov from HMP Leeds with no settled accommodation (TEMPORARY)"
     html = render_html(report)
     for item in items:  # every line links to a row that is in the page
@@ -172,7 +172,7 @@ def test_tiles_show_this_month_against_last_with_better_and_worse_by_the_kpis_di
     assert review.trend.startswith("▲ 10.0 pts on Oct")
     assert (arrests.value, arrests.direction) == ("8.0 per 100", "worse")  # up is worse when lower is better
     assert (settled.value, settled.rag, settled.trend) == ("—", "NO_DATA", "")
-    assert review.href == "../../performance/2026-11/CH/performance.html"
+    assert review.href == "../../performance/2026-10/CH/performance.html"  # the last whole month's pack
 
 
 def test_the_report_carries_the_divisions_traffic_light_for_this_month(morning):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import pandas as pd
 
 from pipelines.settings import Kpi
+from pipelines.traffic_light import PER_100, kpi_label
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -28,23 +29,13 @@ if TYPE_CHECKING:
 # RAG colours as the HTML tables show them: dark enough for text contrast on white (WCAG AA).
 RAG_COLOURS = {"GREEN": "#1e6b2e", "AMBER": "#a35f00", "RED": "#b3261e"}
 NO_DATA_COLOUR = "#6b6b76"
-KPI_TITLES = {
-    "review_in_date": "Reviews in date",
-    "plan_in_place": "Support plan in place",
-    "appointment_compliance": "Appointment compliance",
-    "arrests_per_100": "Arrests per 100 members",
-    "settled_on_release": "Settled accommodation on release",
-}
-PER_100 = frozenset({"arrests_per_100"})  # KPIs whose value is a rate per 100 members, not a percentage
 _SALT = "iom-performance-pack"
 # svg.hashsalt: ids from the chart's content, not a random seed; fonttype none: text stays text.
 _STYLE = {"svg.hashsalt": _SALT, "svg.fonttype": "none", "font.size": 8.5, "xtick.labelsize": 7.5, "ytick.labelsize": 7.5}
 _FIGSIZE = (4.2, 2.6)  # inches: about a phone's width at 1:1, so its text stays readable there
 
 
-def kpi_title(kpi: str) -> str:
-    """A KPI's name for people; a KPI added by configuration gets its code in words."""
-    return KPI_TITLES.get(kpi, kpi.replace("_", " ").capitalize())
+kpi_title = kpi_label
 
 
 def unit(kpi: str) -> str:

@@ -45,9 +45,17 @@ from pipelines.exit_review import EXIT_CRITERIA, criterion_labels, exit_candidat
 from pipelines.member_events import reportable_events
 from pipelines.membership import IN_COHORT_STATUSES
 from pipelines.priorities import priority_list
+from pipelines.reports.formats import (
+    APPOINTMENT_WORDS,
+    ARREST_OUTCOME_WORDS,
+    CAUSE_WORDS,
+    LOCATION_WORDS,
+    REMAND_WORDS,
+    STRAND_WORDS,
+    readable,
+)
 from pipelines.reports.pdf import pdf_bytes
 from pipelines.reports.publish import publish_folder
-from pipelines.reports.render import readable
 from pipelines.reports.workbook import workbook_bytes
 from pipelines.settings import HubConfig
 from pipelines.store import register_in_force, rows_of_files, snapshot_files
@@ -74,30 +82,6 @@ UPCOMING_KINDS = ("review overdue", "court date", "release", "review due")
 
 KEPT = ("ATTENDED", "ACCEPTABLE_ABSENCE")  # the traffic light's appointment_compliance (CONTRACT section 8)
 COUNTED = (*KEPT, "FAILED_TO_ATTEND")  # rescheduled and cancelled appointments are neither kept nor missed
-
-STRAND_WORDS = {"REHAB_RESETTLE": "Rehabilitate & resettle", "PREVENT_DETER": "Prevent & deter",
-                "CATCH_CONVICT": "Catch & convict"}  # fmt: skip
-LOCATION_WORDS = {
-    cjs.COMMUNITY: "in the community", cjs.POLICE_CUSTODY: "in police custody", cjs.REMANDED: "remanded in custody",
-    cjs.IN_PRISON: "in prison", cjs.ON_LICENCE: "on licence in the community", cjs.UNKNOWN: "not known",
-}  # fmt: skip
-CAUSE_WORDS = {
-    "register": "as of the first register the hub received", "arrest": "arrested", "arrest_outcome": "arrest outcome",
-    "no_outcome": "no arrest outcome after 96 hours", "court": "court hearing",
-    "release_schedule": "listed on a prison release schedule", "release": "released from prison",
-    "licence_expiry": "licence ended",
-}  # fmt: skip
-ARREST_OUTCOME_WORDS = {
-    "CHARGED": "charged", "CHARGED_REMANDED": "charged and remanded in custody", "BAILED": "bailed",
-    "RUI": "released under investigation", "NFA": "no further action", "CAUTION": "cautioned",
-    "CONDITIONAL_CAUTION": "conditional caution", "COMMUNITY_RESOLUTION": "community resolution",
-    "TRANSFERRED": "transferred to another force or agency",
-}  # fmt: skip
-REMAND_WORDS = {"CB": "conditional bail", "UB": "unconditional bail", "PR": "remanded in custody",
-                "LA": "remanded to local authority accommodation", "SA": "remanded to secure accommodation"}  # fmt: skip
-APPOINTMENT_WORDS = {"ATTENDED": "attended", "FAILED_TO_ATTEND": "failed to attend", "ACCEPTABLE_ABSENCE": "acceptable absence",
-                     "RESCHEDULED": "rescheduled", "CANCELLED": "cancelled"}  # fmt: skip
-
 
 _env = Environment(
     loader=PackageLoader("pipelines.reports", "templates"),

@@ -12,6 +12,33 @@ from datetime import date, datetime
 import pandas as pd
 
 from pipelines.feeds import FEEDS
+from warehouse.schema import CJS_LOCATIONS
+
+# Codes in the words a page uses in a sentence ("bailed", "remanded in custody"): short
+# forms of the meanings the feed manifest and the data dictionary give each value.
+STRAND_WORDS = {"REHAB_RESETTLE": "Rehabilitate & resettle", "PREVENT_DETER": "Prevent & deter",
+                "CATCH_CONVICT": "Catch & convict"}  # fmt: skip
+LOCATION_WORDS = {
+    "COMMUNITY": "in the community", "POLICE_CUSTODY": "in police custody", "REMANDED_IN_CUSTODY": "remanded in custody",
+    "IN_PRISON": "in prison", "ON_LICENCE": "on licence in the community", "UNKNOWN": "not known",
+}  # fmt: skip
+CAUSE_WORDS = {
+    "register": "as of the first register the hub received", "arrest": "arrested", "arrest_outcome": "arrest outcome",
+    "no_outcome": "no arrest outcome after 96 hours", "court": "court hearing",
+    "release_schedule": "listed on a prison release schedule", "release": "released from prison",
+    "licence_expiry": "licence ended",
+}  # fmt: skip
+ARREST_OUTCOME_WORDS = {
+    "CHARGED": "charged", "CHARGED_REMANDED": "charged and remanded in custody", "BAILED": "bailed",
+    "RUI": "released under investigation", "NFA": "no further action", "CAUTION": "cautioned",
+    "CONDITIONAL_CAUTION": "conditional caution", "COMMUNITY_RESOLUTION": "community resolution",
+    "TRANSFERRED": "transferred to another force or agency",
+}  # fmt: skip
+REMAND_WORDS = {"CB": "conditional bail", "UB": "unconditional bail", "PR": "remanded in custody",
+                "LA": "remanded to local authority accommodation", "SA": "remanded to secure accommodation"}  # fmt: skip
+APPOINTMENT_WORDS = {"ATTENDED": "attended", "FAILED_TO_ATTEND": "failed to attend", "ACCEPTABLE_ABSENCE": "acceptable absence",
+                     "RESCHEDULED": "rescheduled", "CANCELLED": "cancelled"}  # fmt: skip
+assert set(LOCATION_WORDS) == set(CJS_LOCATIONS)  # every location has its words
 
 # Timestamp columns a feed may fill with a bare date (a status change): midnight there is a date.
 DATE_ONLY_ALLOWED = {c.name for f in FEEDS.values() for c in f.columns if c.date_only_allowed}

@@ -14,8 +14,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from pipelines.cjs_location import CAUSE_WORDS
-from pipelines.reports.formats import person, readable, readable_in
+from pipelines.reports.formats import ARREST_OUTCOME_WORDS, CAUSE_WORDS, LOCATION_WORDS, person, readable, readable_in
 from pipelines.reports.sections import DailyReport
 
 URGENT_RELEASE_DAYS = 7  # a release this close without settled accommodation needs a plan now
@@ -65,7 +64,7 @@ def _words(code: object) -> str:
 
 
 def _arrest_words(row: pd.Series, d: date) -> str:
-    outcome = "outcome pending" if _blank(row["outcome"]) else _words(row["outcome"])
+    outcome = "outcome pending" if _blank(row["outcome"]) else ARREST_OUTCOME_WORDS.get(row["outcome"], _words(row["outcome"]))
     return f"arrested {_when(row, 'arrest_datetime', d)} for {row['offence_description']}: {outcome}"
 
 
@@ -113,8 +112,8 @@ RULES: tuple[ActionRule, ...] = (
     ActionRule(
         "Changed location", "location_changes",
         lambda f, r: pd.Series(True, index=f.index),
-        lambda row, d: f"now {_words(row['location'])}"
-        + ("" if _blank(row["previous_location"]) else f" (was {_words(row['previous_location'])})")
+        lambda row, d: f"now {LOCATION_WORDS.get(row['location'], _words(row['location']))}"
+        + ("" if _blank(row["previous_location"]) else f" (was {LOCATION_WORDS.get(row['previous_location'], 'unknown')})")
         + f" since {_when(row, 'since', d)}: {CAUSE_WORDS.get(str(row['cause']), _words(row['cause']))}",
     ),
 )  # fmt: skip

@@ -1,9 +1,10 @@
 """The division's traffic-light tiles on report.html: this month so far against last month.
 
 Figures are the traffic light's own (pipelines/traffic_light.py, computed as of D), so a
-tile and the performance table never disagree; each tile links to the month's
-performance pack, which lies two folders up from the report in IOM_REPORTS_DIR and in
-the outbox alike (pipelines/delivery.py).
+tile and the performance table never disagree.  Each tile links to the performance pack
+of the last whole month, the one the monthly schedule has made (the month in progress
+has no pack until someone makes one); it lies two folders up from the report in
+IOM_REPORTS_DIR and in the outbox alike (pipelines/delivery.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from decimal import Decimal
 import pandas as pd
 
 from pipelines.settings import Kpi
-from pipelines.traffic_light import KPI_LABELS, PER_100
+from pipelines.traffic_light import PER_100, kpi_label
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def tiles(performance: pd.DataFrame, kpis: tuple[Kpi, ...], division: str) -> li
         trend, direction = _trend(kpi, row["value"], previous, before_label)
         counts = "" if pd.isna(row["denominator"]) else f"{int(row['numerator'])} of {int(row['denominator'])}"
         out.append(
-            Tile(kpi.kpi, KPI_LABELS.get(kpi.kpi, kpi.kpi), _figure(kpi.kpi, row["value"]), str(row["rag"]), counts,
-                 trend, direction, performance_href(now, division))
+            Tile(kpi.kpi, kpi_label(kpi.kpi), _figure(kpi.kpi, row["value"]), str(row["rag"]), counts,
+                 trend, direction, performance_href(before or now, division))
         )  # fmt: skip
     return out
