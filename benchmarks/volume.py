@@ -36,7 +36,9 @@ DAGSTER_HOME:
 Peak memory is the largest resident set of the run's process tree, from the rusage that
 ``os.wait4`` returns for the child when it exits (what GNU ``/usr/bin/time -v`` reports
 as "Maximum resident set size", read the same way): the pipeline runs its steps in one
-process (``in_process_executor``), so that is the run's peak.
+process (``in_process_executor``), so that is the run's peak.  To say which stage holds
+it, the child's resident set (``VmRSS`` in ``/proc/<pid>/status``) is also sampled every
+0.2 s and each sample put to the step running at its time.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -196,6 +199,7 @@ class Exited:
     peak_rss_mib: float
     stdout: Path
     stderr: Path
+    rss_samples: list[tuple[float, float]]  # (time.time(), MiB) of the child, every RSS_SAMPLE_SECONDS
 
     def tail(self, lines: int = 15) -> str:
         text = self.stdout.read_text(errors="replace").splitlines() + self.stderr.read_text(errors="replace").splitlines()
@@ -207,13 +211,36 @@ def run_measured(command: list[str], env: dict[str, str], cwd: Path, log: str) -
     peak resident set of its process tree (os.wait4's rusage of the child)."""
     cwd.mkdir(parents=True, exist_ok=True)
     out, err = cwd / f"{log}.out", cwd / f"{log}.err"
+    samples: list[tuple[float, float]] = []
+    done = threading.Event()
     with out.open("wb") as fo, err.open("wb") as fe:
         started_at, start = time.time(), time.perf_counter()
         proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL)
+        sampler = threading.Thread(target=_sample_rss, args=(proc.pid, samples, done), daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
+        done.set()
+        sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return Exited(started_at, wall, proc.returncode, usage.ru_maxrss / 1024, out, err)  # ru_maxrss: KiB on Linux
+    return Exited(started_at, wall, proc.returncode, usage.ru_maxrss / 1024, out, err, samples)  # ru_maxrss: KiB
+
+
+RSS_SAMPLE_SECONDS = 0.2
+
+
+def _sample_rss(pid: int, samples: list[tuple[float, float]], done: threading.Event) -> None:
+    """The child's resident set (VmRSS), sampled until it exits: which stage holds the peak."""
+    status = Path(f"/proc/{pid}/status")
+    while not done.is_set():
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    samples.append((time.time(), int(line.split()[1]) / 1024))
+                    break
+        except (OSError, ValueError, IndexError):
+            pass  # not there (yet, or any more), or not Linux: no samples
+        done.wait(RSS_SAMPLE_SECONDS)
 
 
 class BenchmarkError(RuntimeError):
@@ -238,8 +265,8 @@ def _dagster_home(home: Path) -> Iterator[None]:
             os.environ["DAGSTER_HOME"] = before
 
 
-def step_times(home: Path, run_id: str | None) -> tuple[str, dict[str, float], tuple[float, float]]:
-    """Each step's time in the run (its first STEP_START to its last STEP_SUCCESS or
+def step_times(home: Path, run_id: str | None) -> tuple[str, dict[str, tuple[float, float]], tuple[float, float]]:
+    """Each step's interval in the run (its first STEP_START to its last STEP_SUCCESS or
     STEP_FAILURE), from the event log in DAGSTER_HOME, and the timestamps of the run's
     first and last events; the newest run when no id is given."""
     import dagster as dg
@@ -260,7 +287,7 @@ def step_times(home: Path, run_id: str | None) -> tuple[str, dict[str, float], t
                 started.setdefault(entry.step_key, entry.timestamp)
             elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
                 ended[entry.step_key] = entry.timestamp
-    return run_id, {key: ended[key] - started[key] for key in started if key in ended}, (min(stamps), max(stamps))
+    return run_id, {key: (started[key], ended[key]) for key in started if key in ended}, (min(stamps), max(stamps))
 
 
 def stage_times(steps: dict[str, float]) -> dict[str, float]:
@@ -278,7 +305,8 @@ def hub_run(args: list[str], env: dict[str, str], cwd: Path, log: str, warehouse
     exited = run_measured([*_hub_command(), *args], env, cwd, log)
     _check(exited, f"iom-hub {' '.join(args)}")
     found = _RUN_ID.search(exited.stdout.read_text(errors="replace"))
-    run_id, steps, (first_event, last_event) = step_times(Path(env["DAGSTER_HOME"]), found.group(1) if found else None)
+    run_id, intervals, (first_event, last_event) = step_times(Path(env["DAGSTER_HOME"]), found.group(1) if found else None)
+    steps = {key: end - begin for key, (begin, end) in intervals.items()}
     stages = stage_times(steps)
     steps_seconds = sum(stages.values())
     outside = dict(
@@ -292,6 +320,13 @@ def hub_run(args: list[str], env: dict[str, str], cwd: Path, log: str, warehouse
             strict=True,
         )
     )
+    # The largest sampled resident set while each stage's steps ran (and outside them).
+    memory = dict.fromkeys([*STAGES, *OUTSIDE], 0.0)
+    for at, mib in exited.rss_samples:
+        key = next((stage_of(k) for k, (b, e) in intervals.items() if b <= at <= e), None)
+        if key is None:
+            key = OUTSIDE[0] if at < first_event else OUTSIDE[2] if at > last_event else OUTSIDE[1]
+        memory[key] = max(memory[key], mib)
     rows, rows_in, new_rows = ledger_rows(warehouse.url, report_date)
     return {
         "command": f"iom-hub {' '.join(args)}",
@@ -299,6 +334,8 @@ def hub_run(args: list[str], env: dict[str, str], cwd: Path, log: str, warehouse
         "exit_status": exited.exit_status,
         "wall_seconds": exited.wall_seconds,
         "peak_rss_mib": exited.peak_rss_mib,
+        "sampled_rss_mib_by_stage": memory,
+        "rss_samples": len(exited.rss_samples),
         "steps": dict(sorted(steps.items())),
         "stages": stages,
         "steps_seconds": steps_seconds,
@@ -510,6 +547,12 @@ def split_inbox(inbox: Path, day: date) -> tuple[list, list, list]:
 # --- the bare load ---------------------------------------------------------------------
 
 
+# The contract's CSV dialect, given to DuckDB so that its sniffer does not search for one:
+# searching costs about 0.1 s a file on the attendance files (at x20 the sniffing read took
+# 45-63 s, this one about 8 s).  A file in another dialect still reads, as fewer columns.
+CSV_DIALECT = {"header": True, "all_varchar": True, "delimiter": ",", "quotechar": '"', "escapechar": '"'}
+
+
 def bare_load(inbox: Path, scratch: Path) -> dict:
     """Every file of the inbox read once, nothing validated; rows counted per feed."""
     import duckdb
@@ -556,9 +599,9 @@ def bare_load(inbox: Path, scratch: Path) -> dict:
                 try:
                     if FEEDS[feed].encoding.lower().replace("-", "") == "cp1252":
                         data = io.BytesIO(path.read_bytes().decode("cp1252", errors="replace").encode("utf-8"))
-                        table = con.read_csv(data, header=True, all_varchar=True).to_arrow_table()
+                        table = con.read_csv(data, **CSV_DIALECT).to_arrow_table()
                     else:
-                        table = con.read_csv(str(path), header=True, all_varchar=True).to_arrow_table()
+                        table = con.read_csv(str(path), **CSV_DIALECT).to_arrow_table()
                     rows[feed] += table.num_rows
                 except Exception as exc:  # noqa: BLE001
                     unreadable.append(f"{feed}/{path.name}: {type(exc).__name__}")
@@ -573,9 +616,9 @@ def bare_load(inbox: Path, scratch: Path) -> dict:
         "rows": sum(rows.values()),
         "unreadable": unreadable,
         "seconds_by_reader": by_reader,
-        "how": "CSV: DuckDB read_csv(header, all_varchar) per file into Arrow (arrests: decoded from Windows-1252 by "
-        "Python, then DuckDB); XML: defusedxml parse, Offence elements counted; XLSX: openpyxl read-only, values only, "
-        "first sheet, rows less the header",
+        "how": "CSV: DuckDB read_csv(header, all_varchar, the contract's dialect: comma, double quote) per file into "
+        "Arrow (arrests: decoded from Windows-1252 by Python, then DuckDB); XML: defusedxml parse, Offence elements "
+        "counted; XLSX: openpyxl read-only, values only, first sheet, rows less the header",
     }
 
 
@@ -866,6 +909,20 @@ def render_markdown(report: dict) -> str:
                 st = r[run]["stages"]
                 outside = r[run]["outside_steps"]
                 cells = [_s(st[s]) for s in STAGES] + [_s(outside[s]) for s in OUTSIDE] + [_s(r[run]["wall_seconds"])]
+                lines.append(f"| {r['size']} | " + " | ".join(cells) + " |")
+        sampled = [r for r in mine if "sampled_rss_mib_by_stage" in r["first_run"]]
+        if sampled:
+            lines += [
+                "",
+                f"Peak memory by stage, first run (MiB: the largest resident set sampled every {RSS_SAMPLE_SECONDS:g} "
+                "s while the stage's steps ran; the run's peak, from the kernel, last):",
+                "",
+            ]
+            columns = [*STAGES, *OUTSIDE, "peak"]
+            lines += ["| size | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+            for r in sampled:
+                by = r["first_run"]["sampled_rss_mib_by_stage"]
+                cells = [_mib(by[c]) for c in [*STAGES, *OUTSIDE]] + [_mib(r["first_run"]["peak_rss_mib"])]
                 lines.append(f"| {r['size']} | " + " | ".join(cells) + " |")
         lines.append("")
     backfills = report.get("backfills", [])

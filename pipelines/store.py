@@ -102,7 +102,13 @@ def rows_of_files(engine: sa.Engine, feed_name: str, file_ids: list[int]) -> pd.
     table = ROW_TABLES[feed_name]
     if not file_ids:
         return pd.DataFrame(columns=[c.name for c in table.columns])
-    return _frame(engine, sa.select(table).where(table.c.file_id.in_(file_ids)).order_by(table.c.file_id, table.c.row_no))
+    return _frame(engine, rows_query(feed_name, file_ids))
+
+
+def rows_query(feed_name: str, file_ids: list[int]) -> sa.Select:
+    """Every row of the given files, in file order (a register snapshot is one file)."""
+    table = ROW_TABLES[feed_name]
+    return sa.select(table).where(table.c.file_id.in_(file_ids)).order_by(table.c.file_id, table.c.row_no)
 
 
 def snapshot_in_force(
@@ -129,14 +135,36 @@ def events_as_of(
     local_date_from: date | None = None,
     local_date_to: date | None = None,
 ) -> pd.DataFrame:
-    """The winning row per key among files dated on or before ``as_of`` (``in_force``).
+    """The winning row per key among files dated on or before ``as_of`` (``in_force``),
+    dated in the window when one is given: ``events_query``'s rows."""
+    return _frame(engine, events_query(engine, feed_name, as_of, local_date_from, local_date_to))
+
+
+def events_query(
+    engine: sa.Engine,
+    feed_name: str,
+    as_of: date,
+    local_date_from: date | None = None,
+    local_date_to: date | None = None,
+) -> sa.Select:
+    """The query of ``events_as_of`` (benchmarks/plans.py explains it on both back ends).
 
     "Later" is ``winners.LATER_ROW_FIRST`` (CONTRACT section 1).  The date window is applied after choosing winners, so a
-    correction that moves an event out of the window takes it out.
+    correction that moves an event out of the window takes it out.  Only the keys with a
+    row in the window are ranked (a key without one cannot have its winner there), so a
+    window costs what is in it, not the whole history.
     """
     feed = FEEDS[feed_name]
     t = ROW_TABLES[feed_name]
     f = ingest_file
+    rows: sa.FromClause = t
+    window = [
+        *([t.c.local_date >= local_date_from] if local_date_from is not None else []),
+        *([t.c.local_date <= local_date_to] if local_date_to is not None else []),
+    ]
+    if window:
+        keys = sa.select(*[t.c[k] for k in feed.key]).where(*window).distinct().subquery("keys_in_window")
+        rows = t.join(keys, sa.and_(*(t.c[k] == keys.c[k] for k in feed.key)))  # key columns are required: never null
     rank = (
         sa.func.row_number()
         .over(
@@ -147,6 +175,7 @@ def events_as_of(
     )
     ranked = (
         sa.select(t, f.c.name.label("file_name"), rank)
+        .select_from(rows)
         .join(f, f.c.id == t.c.file_id)
         .where(f.c.is_current, f.c.status == "LOADED", in_force(engine, feed_name, as_of).clause(f))
         .subquery()
@@ -156,7 +185,7 @@ def events_as_of(
         q = q.where(ranked.c.local_date >= local_date_from)
     if local_date_to is not None:
         q = q.where(ranked.c.local_date <= local_date_to)
-    return _frame(engine, q.order_by(ranked.c.local_date, *[ranked.c[k] for k in feed.key]))
+    return q.order_by(ranked.c.local_date, *[ranked.c[k] for k in feed.key])
 
 
 def earliest_file_date(engine: sa.Engine, as_of: date) -> date | None:

@@ -21,9 +21,11 @@ from pipelines.member_events import releases_as_listed
 from pipelines.membership import active_members
 from pipelines.settings import ConfigError, HubConfig, Kpi
 from pipelines.store import earliest_file_date, events_as_of, register_in_force
-from warehouse.schema import traffic_light, traffic_light_history
+from pipelines.traffic_light_inputs import month_digests, stale_months, store_digests
+from warehouse.schema import traffic_light, traffic_light_history, traffic_light_input
 
 ALL = "ALL"
+EVENT_FEEDS = ("attendance", "arrests")  # the event feeds the KPIs count
 
 
 @dataclass(frozen=True)
@@ -135,14 +137,29 @@ def _settled_on_release(d: PeriodData) -> tuple[pd.Series, pd.Series]:
     return r.loc[r["accommodation_on_release"] == "SETTLED", "managing_division"], r["managing_division"]
 
 
-def compute(engine: sa.Engine, report_date: date, config: HubConfig, *, last_periods: int | None = None) -> pd.DataFrame:
-    """The table's rows as the run for D writes them; ``last_periods``: only the newest
-    months (the daily report's tiles need this month and last, not the whole history)."""
+def months_of(engine: sa.Engine, report_date: date) -> list[Period]:
+    """The months the run for D holds: from the earliest file's month to the month of D-1."""
+    first = earliest_file_date(engine, report_date)
+    return periods(first, report_date) if first is not None else []
+
+
+def compute(
+    engine: sa.Engine,
+    report_date: date,
+    config: HubConfig,
+    *,
+    last_periods: int | None = None,
+    months: list[Period] | None = None,
+) -> pd.DataFrame:
+    """The table's rows as the run for D writes them: every month, or only ``months``, or
+    only the ``last_periods`` newest (the daily report's tiles need this month and last)."""
     unknown = [k.kpi for k in config.kpis if k.kpi not in KPI_MEASURES]
     if unknown:
         raise ConfigError(f"unknown traffic-light kpi(s) {', '.join(unknown)}; known: {', '.join(KPI_MEASURES)}")
-    first = earliest_file_date(engine, report_date)
-    if first is None:
+    if months is None:
+        months = months_of(engine, report_date)
+        months = months[-last_periods:] if last_periods else months
+    if not months:
         return pd.DataFrame(columns=[c.name for c in traffic_light.columns])
     divisions = [*config.divisions, ALL]
 
@@ -151,17 +168,14 @@ def compute(engine: sa.Engine, report_date: date, config: HubConfig, *, last_per
         return linked_members(engine, feed_name, records, register, config.linking, report_date)
 
     rows = []
-    months = periods(first, report_date)
-    for period in months[-last_periods:] if last_periods else months:
+    for period in months:
         # The register at E is dated on or before E (CONTRACT section 8): a later ODBC read
         # stands in for a report date, never for a past month's register.
         _, register = register_in_force(engine, period.end, stand_in=False)
         data = None
         if not register.empty:
             active = active_members(register, period.end)
-            events = {
-                name: events_as_of(engine, name, report_date, period.start, period.end) for name in ("attendance", "arrests")
-            }
+            events = {name: events_as_of(engine, name, report_date, period.start, period.end) for name in EVENT_FEEDS}
             attendance = counted("attendance", events["attendance"], register)
             data = PeriodData(
                 period,
@@ -199,11 +213,55 @@ def compute(engine: sa.Engine, report_date: date, config: HubConfig, *, last_per
     return pd.DataFrame(rows)
 
 
-def store(engine: sa.Engine, table_rows: pd.DataFrame) -> None:
+@dataclass(frozen=True)
+class Refreshed:
+    rows: pd.DataFrame  # the rows written
+    kept: list[str]  # the months whose inputs had not changed: their rows stay as they were
+
+
+def refresh(engine: sa.Engine, report_date: date, config: HubConfig) -> Refreshed:
+    """The run for D: recompute the months whose inputs changed since their rows were
+    written (pipelines/traffic_light_inputs.py), keep the others."""
+    months = months_of(engine, report_date)
+    digests = month_digests(engine, months, report_date, config, EVENT_FEEDS)
+    stale = set(stale_months(engine, digests))
+    todo = [m for m in months if m.label in stale]
+    rows = compute(engine, report_date, config, months=todo)
+    store(engine, rows, {m.label: digests[m.label] for m in todo})
+    return Refreshed(rows, [m.label for m in months if m.label not in stale])
+
+
+def figures(engine: sa.Engine, report_date: date, config: HubConfig, *, last_periods: int) -> pd.DataFrame:
+    """The newest months' rows as of D, as ``compute`` gives them: read from the table
+    where the stored month was computed from the same inputs, computed where not (a
+    report for a past date, or before the day's traffic light has run)."""
+    months = months_of(engine, report_date)[-last_periods:]
+    digests = month_digests(engine, months, report_date, config, EVENT_FEEDS)
+    stale = set(stale_months(engine, digests))
+    kept = [m.label for m in months if m.label not in stale]
+    with engine.connect() as conn:
+        result = conn.execute(sa.select(traffic_light).where(traffic_light.c.period.in_(kept)))
+        stored = pd.DataFrame(result.all(), columns=list(result.keys()))
+    computed = compute(engine, report_date, config, months=[m for m in months if m.label in stale])
+    if stored.empty:
+        return computed
+    both = pd.concat([stored, computed]) if not computed.empty else stored
+    # compute's order: by month, then the KPIs and divisions as configured.
+    order = {
+        "kpi": {k.kpi: i for i, k in enumerate(config.kpis)},
+        "division": {d: i for i, d in enumerate([*config.divisions, ALL])},
+    }
+    return both.sort_values(["period", "kpi", "division"], key=lambda c: c.map(order[c.name]) if c.name in order else c)[
+        [c.name for c in traffic_light.columns]
+    ].reset_index(drop=True)
+
+
+def store(engine: sa.Engine, table_rows: pd.DataFrame, digests: dict[str, str] | None = None) -> None:
     """Replace the computed months' rows in one transaction; later months stay as they are.
 
     The history keeps every run's figures: the rows this run's report date wrote before
-    (a re-run) are replaced, those of other report dates are kept."""
+    (a re-run) are replaced, those of other report dates are kept.  ``digests``: what each
+    month was computed from (``refresh``), stored with its rows."""
     if table_rows.empty:
         return
     periods = sorted(set(table_rows["period"]))
@@ -215,3 +273,7 @@ def store(engine: sa.Engine, table_rows: pd.DataFrame) -> None:
         history = traffic_light_history
         conn.execute(history.delete().where(history.c.period.in_(periods), history.c.report_date.in_(runs)))
         conn.execute(history.insert(), records)
+        if digests:
+            store_digests(conn, digests, max(runs))
+        else:  # written without saying from what: the next refresh recomputes them
+            conn.execute(traffic_light_input.delete().where(traffic_light_input.c.period.in_(periods)))

@@ -50,7 +50,7 @@ class Hub:
             ingest_feed(self.engine, source, feed, report_date, settle_seconds=0, divisions=frozenset(config.divisions))
         for feed in LINKED_FEEDS:
             link_for_report(self.engine, feed, report_date, config.linking)
-        tl.store(self.engine, tl.compute(self.engine, report_date, config))
+        tl.refresh(self.engine, report_date, config)
         # As the graph orders them: cjs_location after the traffic light, the reports after it.
         link_every_event(self.engine, report_date, config.linking)
         cjs.store(self.engine, cjs.derive(self.engine, report_date), report_date)

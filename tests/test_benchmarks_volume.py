@@ -66,6 +66,11 @@ def _check_run(run: dict) -> None:
     assert sum(run["outside_steps"].values()) == pytest.approx(run["outside_steps_seconds"], abs=1e-6)
 
     assert run["peak_rss_mib"] > 0
+    # Memory by stage: sampled resident sets, none above the kernel's peak (give or take a page table's worth).
+    assert set(run["sampled_rss_mib_by_stage"]) == {*STAGES, *OUTSIDE}
+    assert run["rss_samples"] > 0
+    assert all(0 <= mib <= run["peak_rss_mib"] * 1.02 + 8 for mib in run["sampled_rss_mib_by_stage"].values())
+    assert max(run["sampled_rss_mib_by_stage"].values()) > 0
     path = _sqlite_path(run["warehouse_url"])
     assert run["warehouse_bytes"] == sum(p.stat().st_size for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists())
 
@@ -142,6 +147,7 @@ def test_smoke_benchmark_measures_what_its_table_says(tmp_path, capsys):
     # The markdown, written and printed, names every feed, every goal and every stage.
     markdown = (tmp_path / "volume.md").read_text(encoding="utf-8")
     assert markdown in printed
+    assert "Peak memory by stage, first run" in markdown
     for name in [*FEED_NAMES, *(g.label for g in GOALS), *STAGES, *OUTSIDE]:
         assert name in markdown, name
     assert re.search(r"^\| smoke \| 0\.1 \| 14 \| " + re.escape(f"{record['feed_rows']:,}") + r" \|", markdown, re.MULTILINE)

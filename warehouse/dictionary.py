@@ -300,6 +300,27 @@ REGISTRY: dict[str, Obj] = {
         "its earlier figures beside the report date that produced them.",
         TRAFFIC_LIGHT_COLUMNS,
     ),
+    "traffic_light_input": Obj(
+        "The pipeline's bookkeeping for traffic_light: a digest of what each month's rows were computed from (its end, "
+        "the register at its end, the files that can change its events, the links and the KPI settings). A run "
+        "recomputes only the months whose digest changed; the others keep their rows and report_date.",
+        {
+            "period": Col("text", "The month, YYYY-MM."),
+            "digest": Col("text", "SHA-256 of the month's inputs (no personal data)."),
+            "report_date": Col("date", "The run that last computed the month."),
+        },
+    ),
+    "file_event_span": Obj(
+        "The pipeline's bookkeeping: for each file of an event feed, the first and last local date of its rows and of "
+        "the rows of other files sharing a key with them, i.e. the dates the file can change (a correction moving an "
+        "event changes both dates).",
+        {
+            "file_id": Col("integer", "The file (ingest_file.id)."),
+            "feed": Col("text", "The feed."),
+            "first_date": Col("date", "The earliest such local date; empty for a file without rows."),
+            "last_date": Col("date", "The latest such local date; empty for a file without rows."),
+        },
+    ),
     "cjs_location": Obj(
         "Where each member is in the criminal justice system, as spells: one row per member and spell, derived from "
         "their linked events. The location at the end of day X is the spell with started_at before X+1 00:00 and "

@@ -171,6 +171,28 @@ traffic_light = sa.Table("traffic_light", metadata, *_traffic_light_columns(repo
 # values beside the report date that produced them (performance leads' history).
 traffic_light_history = sa.Table("traffic_light_history", metadata, *_traffic_light_columns(report_date_in_key=True))
 
+# For each event file, the local dates its rows, and the rows of other files sharing a key
+# with them, fall between (pipelines/file_spans.py): the months a file can change.  Null
+# dates for a file with no rows.
+file_event_span = sa.Table(
+    "file_event_span",
+    metadata,
+    sa.Column("file_id", sa.ForeignKey("ingest_file.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("feed", sa.String(32), nullable=False),
+    sa.Column("first_date", sa.Date),
+    sa.Column("last_date", sa.Date),
+)
+
+# The digest of what each period's traffic_light rows were computed from: a run recomputes
+# a month only when its digest changes (pipelines/traffic_light.py month_inputs).
+traffic_light_input = sa.Table(
+    "traffic_light_input",
+    metadata,
+    sa.Column("period", sa.String(7), primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("report_date", sa.Date, nullable=False),  # the run that computed the period
+)
+
 # Where each member is in the criminal justice system (pipelines/cjs_location.py): one row
 # per spell, derived from the linked events as the warehouse held them on ``as_of``.
 CJS_LOCATIONS = ("COMMUNITY", "POLICE_CUSTODY", "REMANDED_IN_CUSTODY", "IN_PRISON", "ON_LICENCE", "UNKNOWN")

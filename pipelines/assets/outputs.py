@@ -105,21 +105,25 @@ def delivered_reports(context: dg.AssetExecutionContext, hub: HubResource, outbo
     kinds={warehouse_kind(), "table"},
     metadata=schema_metadata(traffic_light_table),
     description="Warehouse table `traffic_light` (CONTRACT section 8): monthly KPIs by division and for ALL with "
-    "red/amber/green. Not partitioned: a run for report date D rewrites every month from the earliest file to the "
-    "month of D-1 (ending at D-1) and leaves later months alone; each row's report_date says which run wrote it. "
+    "red/amber/green. Not partitioned: after a run for report date D it holds every month from the earliest file to "
+    "the month of D-1 (ending at D-1) as of D, and later months are left alone. A month is recomputed only when "
+    "what it is computed from changed (its end, the register at its end, the files that can change its events, the "
+    "links, the KPI settings: `traffic_light_input`); each row's report_date says which run wrote it. "
     "`traffic_light_history` keeps every run's figures, so a restated month keeps its earlier values. "
     "Materialised on its own, it is computed for today's report date.",
 )
 def traffic_light(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource) -> dg.MaterializeResult:
     engine = warehouse.engine()
     report_date = run_report_date(context.run.tags, context.instance)
-    rows = tl.compute(engine, report_date, hub.config())
-    tl.store(engine, rows)
+    refreshed = tl.refresh(engine, report_date, hub.config())
+    rows = refreshed.rows
     counts = rows["rag"].value_counts().to_dict() if not rows.empty else {}
     return dg.MaterializeResult(
         metadata={
             "report_date": report_date.isoformat(),
             "periods_written": ", ".join(sorted(set(rows["period"]))) if not rows.empty else "none",
+            # Months whose inputs had not changed since their rows were written are kept.
+            "periods_kept": len(refreshed.kept),
             "rows_written": len(rows),
             "dagster/row_count": count_rows(engine, traffic_light_table),
             **{f"rag_{k}": int(v) for k, v in sorted(counts.items())},

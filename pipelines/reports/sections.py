@@ -287,7 +287,7 @@ def build_reports(engine: sa.Engine, report_date: date, config: HubConfig, *, ru
         "feeds": status.feeds,  # the same in every division
         "providers": status.providers,
     }
-    performance = tl.compute(engine, report_date, config, last_periods=2)  # this month and last, as of D
+    performance = tl.figures(engine, report_date, config, last_periods=2)  # this month and last, as of D
     used = files_used(engine, report_date)
     reports = []
     for division, division_name in config.divisions.items():
