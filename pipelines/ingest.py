@@ -24,6 +24,7 @@ from pipelines.parsing import LOC, MAX_FILE_BYTES, ROW, FileRejected, RawTable, 
 from pipelines.sources.base import Inbox, InboxFile
 from pipelines.sources.odbc import ViewRead
 from pipelines.validation import Validated, validate_files
+from warehouse.bulk import insert_frame
 from warehouse.schema import ROW_TABLES, dq_finding, ingest_file, quarantine
 
 LONDON = ZoneInfo("Europe/London")
@@ -289,17 +290,8 @@ def _load_file(
 
 
 def _bulk_insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, file_id: int) -> None:
-    """One executemany per file: SQLAlchemy batches it (insertmanyvalues) on both dialects."""
+    """One bulk load per table per file, in the file's transaction (warehouse/bulk.py)."""
     if frame.empty:
         return
     columns = [c.name for c in table.columns if c.name in frame.columns]
-    out = pd.DataFrame(index=frame.index)
-    for name in columns:
-        values = frame[name]
-        if pd.api.types.is_datetime64_any_dtype(values):
-            # astype(object) gives Timestamps (datetime subclasses) the DB-API takes; NaT -> None.
-            out[name] = values.astype(object).where(values.notna(), None)
-        else:
-            out[name] = values.astype(object).where(values.notna(), None)
-    out["file_id"] = file_id
-    conn.execute(table.insert(), out.to_dict("records"))
+    insert_frame(conn, table, frame[columns].assign(file_id=file_id))

@@ -216,7 +216,7 @@ def _read_csv(feed: Feed, data: bytes) -> RawTable:
             ordinal += 1
             bad.append((ordinal, str(start_line), f"the row cannot be read as CSV: {exc}"))
             continue
-        if not cells or all(c.strip() == "" for c in cells):
+        if not "".join(cells).strip():  # all its cells blank (whitespace joined is whitespace)
             continue  # blank line: not a row
         ordinal += 1
         if len(cells) != len(columns):
@@ -312,7 +312,7 @@ def _read_sheet(sheet) -> RawTable:  # type: ignore[no-untyped-def]
         if number > MAX_SHEET_ROW:
             raise FileRejected(f"the sheet has rows beyond row {MAX_SHEET_ROW:,}, Excel's last: not a real worksheet")
         cells = [_cell_text(v) for v in values]
-        if all(c.strip() == "" for c in cells):
+        if not "".join(cells).strip():
             continue  # blank row: not a row
         ordinal += 1
         cells_of = zip(columns, values, strict=False)

@@ -9,13 +9,17 @@ identifiers normalised; an invalid identifier is a data-quality finding, not a r
 
 from __future__ import annotations
 
+import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+from pandas.api.types import infer_dtype
 
 from pipelines.feeds import ColType, Column, Feed
 from pipelines.identifiers import IdKind, invalid_mask, normalise_series
@@ -38,9 +42,43 @@ class Validated:
         return len(self.rows) + len(self.quarantined)
 
 
+SeriesFn = Callable[[pd.Series], pd.Series]
+
+
+def _per_distinct(fn: SeriesFn) -> SeriesFn:
+    """``fn`` worked out once per distinct value of a text column and spread back over its rows
+    (``fn`` returns a Series, or a DataFrame of several results, one row per value).
+
+    pandas' ``.str`` methods on text loop over the values in Python, and a register snapshot
+    arrives every day, repeating most of yesterday's cells: worked out per distinct value,
+    the string work costs what the distinct values cost, not what the rows do.  Exact for
+    the functions wrapped here, which treat each value on its own and every missing value
+    (None, NaN) alike; anything but text cells is simply passed to ``fn`` whole.
+    """
+
+    def on_distinct(s: pd.Series) -> pd.Series:
+        values = s.to_numpy(dtype=object)
+        if infer_dtype(values, skipna=True) != "string":
+            return fn(s)
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        # A missing value is worked out once too, as the last distinct value (code -1).
+        result = fn(pd.Series(np.append(uniques, None), dtype=object, name=s.name))
+        return result.take(codes).set_axis(s.index)
+
+    return on_distinct
+
+
 def _blank_to_none(s: pd.Series) -> pd.Series:
     text = s.astype(object).where(s.notna(), "").astype(str).str.strip()
     return text.where(text != "", None)
+
+
+def _upper_blank_to_none(s: pd.Series) -> pd.Series:
+    return _blank_to_none(s).str.upper()
+
+
+_cleaned = _per_distinct(_blank_to_none)
+_cleaned_upper = _per_distinct(_upper_blank_to_none)
 
 
 def _formats(feed: Feed, col: Column) -> tuple[str, ...]:
@@ -69,28 +107,51 @@ def _parses(formats: tuple[str, ...]):
 # CSV field may span lines).  Nobody types them: they mark a damaged file, and NUL cannot
 # be stored in a PostgreSQL text column at all.
 _CONTROL = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+_ANY_CONTROL = re.compile(_CONTROL)
 
 
 def _no_control_characters(s: pd.Series) -> pd.Series:
     return ~s.astype(object).str.contains(_CONTROL, regex=True, na=False).astype(bool)
 
 
+_no_control_per_distinct = _per_distinct(_no_control_characters)
+
+
+def _no_control_check(s: pd.Series) -> pd.Series:
+    """Almost no column holds one: one scan of all its text (joined by a line feed, which
+    is allowed) clears it, and only a column that has one is judged value by value."""
+    text = s.dropna()
+    if infer_dtype(text, skipna=False) == "string" and not _ANY_CONTROL.search("\n".join(text)):
+        return pd.Series(True, index=s.index)
+    return _no_control_per_distinct(s)
+
+
+def _check(fn: SeriesFn, name: str) -> pa.Check:
+    """A check that judges missing values itself (every one here passes them), so pandera
+    need not drop them first: ignore_na=False saves a copy of every column per check, and
+    for a row rule a test of the whole frame for rows with every cell missing (none is:
+    every row has its file, ordinal and location)."""
+    return pa.Check(fn, name=name, ignore_na=False)
+
+
 def _column_checks(feed: Feed, col: Column, divisions: frozenset[str] | None) -> list[pa.Check]:
-    checks: list[pa.Check] = [pa.Check(_no_control_characters, name="contains a control character")]
+    checks: list[pa.Check] = [_check(_no_control_check, "contains a control character")]
     if col.type is ColType.DATE:
         human = feed.date_format.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD")
-        checks.append(pa.Check(_parses(_formats(feed, col)), name=f"not a valid date ({human})"))
+        checks.append(_check(_per_distinct(_parses(_formats(feed, col))), f"not a valid date ({human})"))
     elif col.type is ColType.DATETIME:
-        checks.append(pa.Check(_parses(_formats(feed, col)), name="not a valid timestamp"))
+        checks.append(_check(_per_distinct(_parses(_formats(feed, col))), "not a valid timestamp"))
     elif col.type is ColType.DIVISION and divisions is not None:
-        checks.append(pa.Check(lambda s: s.isin(divisions) | s.isna(), name="not a configured division code"))
+        checks.append(_check(lambda s: s.isin(divisions) | s.isna(), "not a configured division code"))
     elif col.type is ColType.ENUM:
         allowed = set(col.values)
-        checks.append(pa.Check(lambda s: s.isin(allowed) | s.isna(), name=f"not one of {', '.join(col.values)}"))
+        checks.append(_check(lambda s: s.isin(allowed) | s.isna(), f"not one of {', '.join(col.values)}"))
     elif col.type is ColType.IDENTIFIER and col.required and col.id_kind is not None:
         # An invalid identifier is treated as absent (CONTRACT section 2); a required one
         # absent leaves the row without its key, so the row cannot load.
-        checks.append(pa.Check(_valid_identifier(col.id_kind), name=f"not a valid {col.id_kind.value}, and it is required"))
+        checks.append(
+            _check(_per_distinct(_valid_identifier(col.id_kind)), f"not a valid {col.id_kind.value}, and it is required")
+        )
     return checks
 
 
@@ -112,6 +173,26 @@ def _valid_identifier(kind: IdKind):  # type: ignore[no-untyped-def]
     return check
 
 
+def _identified(kind: IdKind, reference: date) -> Callable[[pd.Series], pd.DataFrame]:
+    """Each value's canonical form (None if blank or invalid) and whether it was invalid."""
+
+    def both(values: pd.Series) -> pd.DataFrame:
+        normalised = _normalised(kind, values, reference)
+        return pd.DataFrame({"normalised": normalised, "invalid": invalid_mask(values, normalised)})
+
+    return both
+
+
+def _dates(formats: tuple[str, ...]) -> SeriesFn:
+    """Dates (datetime.date, None where missing) from text in any of ``formats``."""
+
+    def typed(values: pd.Series) -> pd.Series:
+        parsed = _parse(values, formats)
+        return parsed.dt.date.astype(object).where(parsed.notna(), None)
+
+    return typed
+
+
 @cache
 def schema_for(feed: Feed, divisions: frozenset[str] | None = None) -> pa.DataFrameSchema:
     """The text-level schema of a feed: required values, formats, allowed values, row rules."""
@@ -122,7 +203,7 @@ def schema_for(feed: Feed, divisions: frozenset[str] | None = None) -> pa.DataFr
     after_file = [_not_after_file_date(feed, col) for col in feed.columns if col.not_after_file_date]
     return pa.DataFrameSchema(
         columns,
-        checks=[pa.Check(rule.check, name=rule.name) for rule in feed.row_rules] + after_file,
+        checks=[_check(rule.check, rule.name) for rule in feed.row_rules] + after_file,
         strict=False,
     )
 
@@ -131,7 +212,7 @@ def _not_after_file_date(feed: Feed, col: Column) -> pa.Check:
     def check(df: pd.DataFrame) -> pd.Series:
         return ~(_parse(df[col.name], _formats(feed, col)).dt.normalize() > pd.to_datetime(df[FILE_DATE]))
 
-    return pa.Check(check, name=f"{col.name} is after the file's date")
+    return _check(check, f"{col.name} is after the file's date")
 
 
 _READABLE = {"not_nullable": "required value missing"}
@@ -171,9 +252,8 @@ def validate_files(
         return results
     frame = pd.concat(frames, ignore_index=True)
     for col in feed.columns:
-        frame[col.name] = _blank_to_none(frame[col.name])
-        if col.type in (ColType.ENUM, ColType.IDENTIFIER, ColType.DIVISION):
-            frame[col.name] = frame[col.name].str.upper()
+        upper = col.type in (ColType.ENUM, ColType.IDENTIFIER, ColType.DIVISION)
+        frame[col.name] = (_cleaned_upper if upper else _cleaned)(frame[col.name])
 
     reasons = _failures(feed, frame, divisions)
     bad_index = reasons.index.unique()
@@ -242,15 +322,14 @@ def _typed(feed: Feed, good: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     for col in feed.columns:
         values = good[col.name]
         if col.type is ColType.DATE:
-            parsed = _parse(values, _formats(feed, col))
-            out[col.name] = parsed.dt.date.astype(object).where(parsed.notna(), None)
+            out[col.name] = _per_distinct(_dates(_formats(feed, col)))(values)
         elif col.type is ColType.DATETIME:
             out[col.name] = _parse(values, _formats(feed, col))
         elif col.type is ColType.IDENTIFIER and col.id_kind is not None:
             kind = col.id_kind
-            normalised = each_reference(values, lambda v, ref, k=kind: _normalised(k, v, ref))
-            finding(invalid_mask(values, normalised), col.name, f"not a valid {kind.value} (format or check letter)")
-            out[col.name] = normalised
+            identified = each_reference(values, lambda v, ref, k=kind: _per_distinct(_identified(k, ref))(v))
+            finding(identified["invalid"], col.name, f"not a valid {kind.value} (format or check letter)")
+            out[col.name] = identified["normalised"]
         else:
             out[col.name] = values
     if feed.derived_identifiers:
