@@ -64,6 +64,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from benchmarks import plans
 from pipelines.feeds import FEEDS
 from pipelines.filenames import is_in_progress, parse_name
 from pipelines.settings import PROJECT_ROOT
@@ -680,6 +681,7 @@ def measure_backend(
         _place(day_files, work_inbox)
         print(f"[{size.name}/{backend}] day on the history: iom-hub run --date {day}", flush=True)
         record["day_on_history"] = hub_run(["run", "--date", day.isoformat()], env, folder, "day", warehouse, day)
+        record["query_plans"] = _plans(warehouse, day)
 
         print(f"[{size.name}/{backend}] the same day on an empty warehouse: iom-hub run --date {day}", flush=True)
         folder = root / "empty_day"
@@ -694,6 +696,15 @@ def measure_backend(
         )
     ratios(record)
     return record
+
+
+def _plans(warehouse: Warehouse, day: date) -> dict[str, list[str]]:
+    """The "as of" reads' plans on the warehouse with its history (benchmarks/plans.py)."""
+    engine = sa.create_engine(warehouse.url)
+    try:
+        return plans.explain(engine, day)
+    finally:
+        engine.dispose()
 
 
 def measure_backfill(
@@ -924,6 +935,12 @@ def render_markdown(report: dict) -> str:
                 by = r["first_run"]["sampled_rss_mib_by_stage"]
                 cells = [_mib(by[c]) for c in [*STAGES, *OUTSIDE]] + [_mib(r["first_run"]["peak_rss_mib"])]
                 lines.append(f"| {r['size']} | " + " | ".join(cells) + " |")
+        planned = [r for r in mine if r.get("query_plans")]
+        if planned:
+            r = planned[-1]
+            lines += ["", f'Query plans of the "as of" reads, day on history ({r["size"]}; benchmarks/plans.py):', ""]
+            for name, steps in r["query_plans"].items():
+                lines += [f"- {name}:", "", "  ```", *(f"  {step}" for step in steps), "  ```"]
         lines.append("")
     backfills = report.get("backfills", [])
     if backfills:

@@ -64,15 +64,32 @@ def _erased() -> sa.ColumnElement[bool]:
     )
 
 
+def _usable(version: str) -> sa.ColumnElement[bool]:
+    # A link made with another model or thresholds is not one, except an erased row's.
+    return sa.or_(record_link.c.linker_version == version, _erased())
+
+
 def _stored(conn: sa.Connection, register_id: int, feed_name: str, file_ids: list[int], version: str) -> pd.DataFrame:
     q = sa.select(*[record_link.c[c] for c in LINK_COLUMNS]).where(
         record_link.c.register_id == register_id,
         record_link.c.feed == feed_name,
         record_link.c.file_id.in_(file_ids),
-        # A link made with another model or thresholds is not one, except an erased row's.
-        sa.or_(record_link.c.linker_version == version, _erased()),
+        _usable(version),
     )
     return pd.DataFrame(conn.execute(q).fetchall(), columns=LINK_COLUMNS)
+
+
+def has_no_link(register_id: int, feed_name: str, rows: sa.Table, version: str) -> sa.ColumnElement[bool]:
+    """A condition on a feed's row table: the row has no link against the register that
+    ``links_for`` would read back (the same test as ``_stored``), so it would be computed.
+    An anti-join on record_link's primary key: it costs the rows asked about, not the links."""
+    return ~sa.exists().where(
+        record_link.c.register_id == register_id,
+        record_link.c.feed == feed_name,
+        record_link.c.file_id == rows.c.file_id,
+        record_link.c.row_no == rows.c.row_no,
+        _usable(version),
+    )
 
 
 def purge_stale(engine: sa.Engine, thresholds: LinkThresholds) -> int:

@@ -41,7 +41,15 @@ from pipelines import audit
 from pipelines.feeds import FEEDS, LINKED_FEEDS, ColType, Column, Feed
 from pipelines.settings import Retention
 from warehouse.pseudonymised import ERASED_DATE, ERASED_TEXT
-from warehouse.schema import ROW_TABLES, erased_row, erasure_log, ingest_file, record_link
+from warehouse.schema import (
+    ROW_TABLES,
+    cjs_location_state,
+    cjs_location_subject,
+    erased_row,
+    erasure_log,
+    ingest_file,
+    record_link,
+)
 from warehouse.winners import NEWEST_FILE_FIRST, order_by
 
 AFTER_DESELECTION = "after_deselection"
@@ -255,4 +263,9 @@ def apply(engine: sa.Engine, retention: Retention, as_of: date, erased_by: str, 
             ))  # fmt: skip
             detail = f"rule {rule} as of {as_of}: {t.name} {counted.rows} rows, {counted.people} people"
             audit.record(conn, erased_by.strip(), audit.ERASURE, detail, at=at)
+        if any(c.rows for c in done):
+            # The CJS derivation's bookkeeping keeps subjects as they were: drop it with the
+            # rows, so nothing erased outlives the transaction (the next run derives in full).
+            conn.execute(cjs_location_subject.delete())
+            conn.execute(cjs_location_state.delete())
     return done

@@ -30,6 +30,7 @@ from warehouse.winners import NEWEST_REGISTER_FIRST, order_by
 DECISIONS = (ACCEPT, REJECT)
 _IOM_ID = re.compile(r"^[A-Z]{3}-[0-9]{6}$")
 DECISION_CSV_COLUMNS = ("feed", "subject", "iom_id", "decision", "note")
+KEYS_PER_QUERY = 500  # (file_id, row_no) pairs per query: well inside every back end's bound-parameter limit
 
 
 class DecisionError(ValueError):
@@ -184,8 +185,13 @@ def _links_as_of(engine: sa.Engine, report_date: date) -> tuple[sa.Alias, sa.Joi
 def _newest_judgement(engine: sa.Engine, report_date: date) -> pd.DataFrame:
     """(feed, subject, newest_register_id): the newest register in force up to D (dated on
     or before it, or the ODBC read standing in for it) that judged each subject, whatever
-    it decided."""
+    it decided; for the subjects any register put on review (the only ones that can be
+    pending)."""
     reg, links, in_force_at_d = _links_as_of(engine, report_date)
+    # Only subjects some register put on review can be pending: ranking just their links
+    # (by ix_record_link_subject) costs the review list, not every link ever stored.
+    on_review = sa.select(record_link.c.feed, record_link.c.subject).where(record_link.c.method == REVIEW).distinct()
+    pending = on_review.subquery("on_review")
     ranked = (
         sa.select(
             record_link.c.feed,
@@ -198,7 +204,9 @@ def _newest_judgement(engine: sa.Engine, report_date: date) -> pd.DataFrame:
             )
             .label("rank"),
         )  # fmt: skip
-        .select_from(links)
+        .select_from(
+            pending.join(links, sa.and_(record_link.c.feed == pending.c.feed, record_link.c.subject == pending.c.subject))
+        )
         .where(in_force_at_d)
         .subquery()
     )
@@ -220,11 +228,23 @@ def record_details(engine: sa.Engine, pairs: pd.DataFrame) -> pd.DataFrame:
             if event:
                 cols.append(table.c[event].label("event"))
             q = sa.select(*cols, ingest_file.c.name.label("file_name")).join(ingest_file, ingest_file.c.id == table.c.file_id)
-            q = q.where(table.c.file_id.in_(sorted({int(i) for i in group["file_id"]})))
-            result = conn.execute(q)
-            rows = pd.DataFrame(result.fetchall(), columns=list(result.keys())).assign(feed=feed_name)
-            frames.append(rows.merge(group[["file_id", "row_no"]].drop_duplicates(), on=["file_id", "row_no"]))
+            wanted_rows = group[["file_id", "row_no"]].drop_duplicates()
+            rows = _rows_by_key(conn, q, table, wanted_rows).assign(feed=feed_name)
+            frames.append(rows.merge(wanted_rows, on=["file_id", "row_no"]))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _rows_by_key(conn: sa.Connection, query: sa.Select, table: sa.Table, keys: pd.DataFrame) -> pd.DataFrame:
+    """``query``'s rows of ``table`` at the (file_id, row_no) of ``keys``, by its primary key
+    (not whole files: pending records are spread over every file), in file order."""
+    pairs = sorted({(int(f), int(r)) for f, r in zip(keys["file_id"], keys["row_no"], strict=True)})
+    frames = []
+    for i in range(0, max(len(pairs), 1), KEYS_PER_QUERY):
+        chunk = pairs[i : i + KEYS_PER_QUERY]
+        q = query.where(sa.tuple_(table.c.file_id, table.c.row_no).in_(chunk)).order_by(table.c.file_id, table.c.row_no)
+        result = conn.execute(q)
+        frames.append(pd.DataFrame(result.fetchall(), columns=list(result.keys())))
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
 def member_details(engine: sa.Engine, pairs: pd.DataFrame) -> pd.DataFrame:

@@ -228,7 +228,38 @@ def refresh(engine: sa.Engine, report_date: date, config: HubConfig) -> Refreshe
     todo = [m for m in months if m.label in stale]
     rows = compute(engine, report_date, config, months=todo)
     store(engine, rows, {m.label: digests[m.label] for m in todo})
-    return Refreshed(rows, [m.label for m in months if m.label not in stale])
+    kept = [m.label for m in months if m.label not in stale]
+    confirm(engine, kept, report_date)
+    return Refreshed(rows, kept)
+
+
+def confirm(engine: sa.Engine, periods: list[str], report_date: date) -> None:
+    """The run for D found these months' inputs unchanged: their rows are what it would have
+    computed, so the tables say so as a full recompute would (report_date D, and a history
+    row for D), and a range run equals its days run one by one.  Costs the months' rows."""
+    if not periods:
+        return
+    history = traffic_light_history
+    columns = [c.name for c in traffic_light.columns if c.name != "report_date"]
+    current = traffic_light.c
+    with engine.begin() as conn:
+        later = conn.execute(
+            sa.select(current.period).where(current.period.in_(periods), current.report_date > report_date).distinct()
+        ).scalars()
+        periods = sorted(set(periods) - set(later))  # a later run's rows stay as it wrote them
+        if not periods:
+            return
+        conn.execute(traffic_light.update().where(current.period.in_(periods)).values(report_date=report_date))
+        conn.execute(
+            traffic_light_input.update().where(traffic_light_input.c.period.in_(periods)).values(report_date=report_date)
+        )
+        conn.execute(history.delete().where(history.c.period.in_(periods), history.c.report_date == report_date))
+        conn.execute(
+            history.insert().from_select(
+                [*columns, "report_date"],
+                sa.select(*[current[c] for c in columns], sa.literal(report_date, sa.Date)).where(current.period.in_(periods)),
+            )
+        )
 
 
 def figures(engine: sa.Engine, report_date: date, config: HubConfig, *, last_periods: int) -> pd.DataFrame:

@@ -92,7 +92,8 @@ def _event_files(engine: sa.Engine, feed_name: str, report_date: date) -> pd.Dat
             conn.execute(sa.select(s.c.file_id, s.c.first_date, s.c.last_date).where(s.c.feed == feed_name)).all(),
             columns=["file_id", "first_date", "last_date"],
         )
-    spans = spans[spans["file_id"].isin(read["id"])]
+    # A file with no dated rows has an empty span (NULL dates): it meets no month.
+    spans = spans[spans["file_id"].isin(read["id"]) & spans["first_date"].notna()]
     return spans.assign(
         first_date=pd.to_datetime(spans["first_date"]).dt.date, last_date=pd.to_datetime(spans["last_date"]).dt.date
     )

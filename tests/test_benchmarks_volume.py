@@ -112,6 +112,14 @@ def test_smoke_benchmark_measures_what_its_table_says(tmp_path, capsys):
     assert 0 < sum(record["day_on_history"]["new_rows_per_feed"].values()) < record["day_on_history"]["feed_rows"]
     assert record["day_on_history"]["feed_rows"] == record["feed_rows"]  # history + the day = the whole inbox
 
+    # The "as of" reads of the day on history use their indexes (SQLite's plan names them).
+    plans = record["query_plans"]
+    assert set(plans) == {*(f"{f} winners in a 30-day window" for f in ("arrests", "court_results", "attendance")),
+                          "the register as at D (one snapshot)"}  # fmt: skip
+    window = "\n".join(plans["arrests winners in a 30-day window"])
+    assert "ix_arrest_row_local_date" in window and "ix_arrest_row_key" in window, window
+    assert re.search(r"SEARCH cohort_member USING .*\(file_id=", "\n".join(plans["the register as at D (one snapshot)"]))
+
     # The bare load read every feed.
     bare = record["bare_load"]
     assert bare["seconds"] > 0
@@ -148,6 +156,7 @@ def test_smoke_benchmark_measures_what_its_table_says(tmp_path, capsys):
     markdown = (tmp_path / "volume.md").read_text(encoding="utf-8")
     assert markdown in printed
     assert "Peak memory by stage, first run" in markdown
+    assert 'Query plans of the "as of" reads' in markdown
     for name in [*FEED_NAMES, *(g.label for g in GOALS), *STAGES, *OUTSIDE]:
         assert name in markdown, name
     assert re.search(r"^\| smoke \| 0\.1 \| 14 \| " + re.escape(f"{record['feed_rows']:,}") + r" \|", markdown, re.MULTILINE)

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+import warehouse.pseudonymised as module
 from pipelines.feeds import FEEDS, LINKED_FEEDS, Column, Feed, FeedKind, Personal
 from pipelines.settings import ConfigError, pseudonym_key
 from tests.builders import member
@@ -138,3 +139,25 @@ def test_the_key_comes_from_the_environment_with_a_plain_error(monkeypatch):
         pseudonym_key()
     monkeypatch.setenv("IOM_PSEUDONYM_KEY", "s" * 32)
     assert pseudonym_key() == b"s" * 32
+
+
+@BOTH_WAREHOUSES
+def test_a_refresh_makes_only_the_new_members_pseudonyms_and_ends_as_a_full_one(analysed, monkeypatch):
+    """A day's refresh reads only the ids without a pseudonym; the table it leaves is the one
+    a refresh from nothing makes (a new member, one no register holds any more)."""
+    C = member("LDS-000003", "Marsh", "Penelope", "1979-11-30")
+    with analysed.engine.begin() as conn:  # an id no register holds any more: dropped
+        conn.execute(sa.text("INSERT INTO member_pseudonym (iom_id, pseudonym) VALUES ('LDS-999999', 'zz')"))
+    analysed.inbox.cohort(date(2026, 11, 23), [A, B, C])
+    analysed.run(D)
+    hashed: list[str] = []
+    real = module.pseudonym
+    monkeypatch.setattr(module, "pseudonym", lambda key, iom_id: hashed.append(iom_id) or real(key, iom_id))
+    assert refresh_pseudonyms(analysed.engine, KEY) == 3
+    assert hashed == ["LDS-000001", "LDS-000003"]  # the key check's one stored row, then the new member only
+    incremental = sorted(tuple(r) for r in analysed.query("SELECT iom_id, pseudonym FROM member_pseudonym"))
+    with analysed.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM member_pseudonym"))
+    assert refresh_pseudonyms(analysed.engine, KEY) == 3
+    full = sorted(tuple(r) for r in analysed.query("SELECT iom_id, pseudonym FROM member_pseudonym"))
+    assert incremental == full == [(i, real(KEY, i)) for i in ("LDS-000001", "LDS-000002", "LDS-000003")]

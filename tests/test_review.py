@@ -123,3 +123,83 @@ def test_bad_decisions_are_refused_plainly_and_record_nothing(loop, tmp_path, ca
     with pytest.raises(DecisionError, match="who decided is blank"):
         record_decisions(loop.engine, [Decision("arrests", "K1", "LDS-000001", "accept")], " ", source="test")
     assert loop.query("select count(*) as n from link_decision")[0].n == 0
+
+
+def _newest_judgement_of_every_subject(engine, report_date: date):
+    """The query pending_pairs used before it ranked only the subjects on review: every
+    subject's newest judgement, whatever it decided."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from pipelines import review
+    from warehouse.schema import record_link
+    from warehouse.winners import NEWEST_REGISTER_FIRST, order_by
+
+    reg, links, in_force_at_d = review._links_as_of(engine, report_date)
+    rank = sa.func.row_number().over(
+        partition_by=[record_link.c.feed, record_link.c.subject], order_by=order_by(NEWEST_REGISTER_FIRST, reg)
+    )
+    ranked = (
+        sa.select(record_link.c.feed, record_link.c.subject, record_link.c.register_id, rank.label("rank"))
+        .select_from(links)
+        .where(in_force_at_d)
+        .subquery()
+    )
+    q = sa.select(ranked.c.feed, ranked.c.subject, ranked.c.register_id.label("newest_register_id")).where(ranked.c.rank == 1)
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(q).fetchall(), columns=["feed", "subject", "newest_register_id"])
+
+
+def _details_from_whole_files(engine, pairs):
+    """record_details as it read before: every row of each pending record's file, then the records."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from pipelines import review
+    from warehouse.schema import ROW_TABLES, ingest_file
+
+    frames = []
+    with engine.connect() as conn:
+        for feed_name, group in pairs.groupby("feed"):
+            table = ROW_TABLES[feed_name]
+            wanted = [c for c in ("surname", "forenames", "date_of_birth", "postcode", "pnc_id", "cro_number", "niche_nominal_id")
+                      if c in table.c]  # fmt: skip
+            event = review.FEEDS[feed_name].event_date_column
+            cols = [table.c.file_id, table.c.row_no, table.c.location, *(table.c[c] for c in wanted)]
+            cols += [table.c[event].label("event")] if event else []
+            q = sa.select(*cols, ingest_file.c.name.label("file_name")).join(ingest_file, ingest_file.c.id == table.c.file_id)
+            result = conn.execute(q.where(table.c.file_id.in_(sorted({int(i) for i in group["file_id"]}))))
+            rows = pd.DataFrame(result.fetchall(), columns=list(result.keys())).assign(feed=feed_name)
+            frames.append(rows.merge(group[["file_id", "row_no"]].drop_duplicates(), on=["file_id", "row_no"]))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_the_review_list_reads_only_the_subjects_on_review_and_their_records(loop, monkeypatch):
+    """Ranking only the subjects some register put on review, and reading pending records by
+    key rather than whole files, gives the list the full reading gives: a subject on review
+    under an older register and linked under the newer one is not pending; one still is."""
+    import pandas as pd
+
+    from pipelines import review
+
+    day = date(2026, 11, 24)
+    renamed = {**A, "surname": "Brennan"}  # the register now agrees with K1: linked, no longer pending
+    loop.inbox.cohort(day, [renamed, W])
+    loop.inbox.arrests("20261123_230000", [arrest("K3", "Okafor", "William", "12/07/1985", "23/11/2026 09:00"),
+                                           arrest("K4", "Quigley", "William", "12/07/1985", "23/11/2026 11:00")])  # fmt: skip
+    loop.run(day)
+    for report_date in (D, day):
+        pairs = review.pending_pairs(loop.engine, report_date)
+        with monkeypatch.context() as patched:
+            patched.setattr(review, "_newest_judgement", _newest_judgement_of_every_subject)
+            full = review.pending_pairs(loop.engine, report_date)
+        pd.testing.assert_frame_equal(pairs, full)
+        details = review.record_details(loop.engine, pairs)
+        keys = ["feed", "file_id", "row_no"]
+        pd.testing.assert_frame_equal(
+            details.sort_values(keys).reset_index(drop=True),
+            _details_from_whole_files(loop.engine, pairs).sort_values(keys).reset_index(drop=True),
+        )
+    assert set(review.pending_pairs(loop.engine, D)["subject"]) == {"K1", "K3"}
+    on_day = set(review.pending_pairs(loop.engine, day)["subject"])
+    assert on_day == {"K3"}  # K1 judged again by the newer register and linked; K3 still waits

@@ -303,11 +303,11 @@ REGISTRY: dict[str, Obj] = {
     "traffic_light_input": Obj(
         "The pipeline's bookkeeping for traffic_light: a digest of what each month's rows were computed from (its end, "
         "the register at its end, the files that can change its events, the links and the KPI settings). A run "
-        "recomputes only the months whose digest changed; the others keep their rows and report_date.",
+        "recomputes only the months whose digest changed; the others keep their figures, marked with the run's report_date.",
         {
             "period": Col("text", "The month, YYYY-MM."),
             "digest": Col("text", "SHA-256 of the month's inputs (no personal data)."),
-            "report_date": Col("date", "The run that last computed the month."),
+            "report_date": Col("date", "The latest run that computed the month or found its inputs unchanged."),
         },
     ),
     "file_event_span": Obj(
@@ -412,6 +412,28 @@ PRIVACY: dict[str, Obj] = {
                 meanings=(("link_decision", "a linking review decision"), ("erasure", "a retention erasure")),
             ),
             "detail": Col("text", "What was done: tables, rules, counts and ids."),
+        },
+    ),
+    "cjs_location_state": Obj(
+        "The pipeline's bookkeeping for cjs_location: what its stored spells were derived from, so the next run "
+        "derives again only from the earliest moment an input changed. One row; empty after an erasure or a run that "
+        "read an ODBC stand-in (the next run derives in full).",
+        {
+            "id": Col("integer", "Always 1."),
+            "as_of": Col("date", "The report date the spells were derived for."),
+            "max_file_id": Col("integer", "The newest ledger entry (ingest_file.id) the derivation could see."),
+            "max_decision_id": Col("integer", "The newest review decision (link_decision.id) it could see."),
+            "max_erasure_id": Col("integer", "The newest erasure (erasure_log.id) it could see."),
+            "linker_version": Col("text", "The linking model and thresholds it used (record_link.linker_version)."),
+        },
+    ),
+    "cjs_location_subject": Obj(
+        "The pipeline's bookkeeping for cjs_location: the member each linked subject's records counted for in the "
+        "stored derivation, so a run finds the subjects whose member changed by comparison. Dropped with an erasure.",
+        {
+            "feed": Col("text", "The record's feed (arrests, court_results, prison_releases)."),
+            "subject": Col("text", "Whom the records are about (record_link.subject).", "identifier"),
+            "iom_id": Col("text", "The member they counted for.", IOM_ID),
         },
     ),
 }

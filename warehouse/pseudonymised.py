@@ -159,14 +159,30 @@ def _upsert(conn: sa.Connection) -> sa.Insert:
     )
 
 
+def _key_unchanged(conn: sa.Connection, key: bytes) -> bool:
+    """Whether the stored pseudonyms were made with ``key``: one stored row tells, since
+    every refresh leaves all of them made with one key, and another key changes every
+    pseudonym (but with odds of 2**-80)."""
+    stored = conn.execute(
+        sa.select(member_pseudonym.c.iom_id, member_pseudonym.c.pseudonym).order_by(member_pseudonym.c.iom_id).limit(1)
+    ).first()
+    return stored is None or pseudonym(key, stored.iom_id) == stored.pseudonym
+
+
 def refresh_pseudonyms(engine: sa.Engine, key: bytes) -> int:
     """Give every iom_id on any register its pseudonym (one bulk upsert), and drop those of
-    ids no register holds any more (a corrected file).  Returns how many members have one."""
+    ids no register holds any more (a corrected file).  Returns how many members have one.
+
+    Only the ids without a pseudonym yet are read (an anti-join), so a day's refresh costs
+    the day's new members, not every snapshot's; a changed key rewrites them all."""
     register = sa.table("cohort_member", sa.column("iom_id"))
     with engine.begin() as conn:
-        ids = conn.execute(sa.select(register.c.iom_id).distinct()).scalars().all()
+        ids_query = sa.select(register.c.iom_id).distinct()
+        if _key_unchanged(conn, key):
+            ids_query = ids_query.where(~sa.exists().where(member_pseudonym.c.iom_id == register.c.iom_id))
+        ids = conn.execute(ids_query).scalars().all()
         if ids:
             conn.execute(_upsert(conn), [{"iom_id": i, "pseudonym": pseudonym(key, i)} for i in ids])
         gone = ~member_pseudonym.c.iom_id.in_(sa.select(register.c.iom_id))
         conn.execute(member_pseudonym.delete().where(gone))
-    return len(ids)
+        return conn.execute(sa.select(sa.func.count()).select_from(member_pseudonym)).scalar_one()

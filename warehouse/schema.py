@@ -260,3 +260,29 @@ audit_event = sa.Table(
     sa.Column("action", sa.String(32), nullable=False),
     sa.Column("detail", sa.Text, nullable=False),
 )
+
+# --------------------------------------------------------------------------- cjs_location state (issue 11)
+
+# What the stored cjs_location spells were derived from (pipelines/cjs_location.py refresh):
+# the report date and the newest ledger entry, review decision and erasure then, and the
+# linker version; a run re-derives only from the earliest moment an input changed since.
+cjs_location_state = sa.Table(
+    "cjs_location_state",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),  # always 1: one derivation at a time
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("max_file_id", sa.Integer, nullable=False),
+    sa.Column("max_decision_id", sa.Integer, nullable=False),
+    sa.Column("max_erasure_id", sa.Integer, nullable=False),
+    sa.Column("linker_version", sa.String(16), nullable=False),
+)
+
+# The member each linked subject's records counted for in that derivation, so a run finds
+# the subjects whose member changed (a newer register, a review decision) by comparison.
+cjs_location_subject = sa.Table(
+    "cjs_location_subject",
+    metadata,
+    sa.Column("feed", sa.String(32), primary_key=True),
+    sa.Column("subject", sa.String(255), primary_key=True),
+    sa.Column("iom_id", sa.String(16), nullable=False),
+)

@@ -10,6 +10,7 @@ from pipelines.assets.ingest import rows_key
 from pipelines.assets.linking import links_key
 from pipelines.event_links import link_every_event
 from pipelines.feeds import FEEDS, LINKED_FEEDS
+from pipelines.link_store import linker_version
 from pipelines.partitions import run_report_date
 from pipelines.resources import HubResource, WarehouseResource
 from warehouse.schema import cjs_location as cjs_location_table
@@ -26,15 +27,16 @@ from warehouse.schema import cjs_location as cjs_location_table
     "(COMMUNITY, POLICE_CUSTODY, REMANDED_IN_CUSTODY, IN_PRISON, ON_LICENCE, UNKNOWN) with the event that put "
     "them there, derived from the linked arrests, court results and release schedules (docs/design.md, 'Where "
     "the cohort is'); view `cjs_location_current`. First links every record of every linked feed month by month "
-    "(the `linked_*` views read those links). Not partitioned: computed for the run's report date; a run for an "
-    "earlier date (a backfill) leaves a later run's table alone.",
+    "(the `linked_*` views read those links). Not partitioned: computed for the run's report date, from the "
+    "earliest moment an input changed since the last run (table `cjs_location_state`); a run for an earlier date "
+    "(a backfill) leaves a later run's table alone.",
 )
 def cjs_location(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource) -> dg.MaterializeResult:
     engine = warehouse.engine()
     report_date = run_report_date(context.run.tags, context.instance)
     linked = link_every_event(engine, report_date, hub.config().linking)
-    spells = cjs.derive(engine, report_date)
-    written = cjs.store(engine, spells, report_date)
+    # Kept up to the earliest change since the last run, derived again from there on.
+    spells, written = cjs.refresh(engine, report_date, linker_version(hub.config().linking))
     if not written:
         context.log.info(f"cjs_location left as a later run wrote it; {report_date} is a backfill")
     now = Counter(cjs.location_at_end_of(spells, report_date)["location"]) if not spells.empty else Counter()

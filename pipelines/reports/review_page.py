@@ -7,6 +7,7 @@ outbox: divisions never see the review list.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -61,24 +62,27 @@ def review_items(engine: sa.Engine, report_date: date) -> list[Item]:
     pairs = pending_pairs(engine, report_date)
     if pairs.empty:
         return []
-    records = record_details(engine, pairs).set_index(["feed", "file_id", "row_no"])
-    members = member_details(engine, pairs).set_index(["register_id", "iom_id"])
+    # Plain dicts and one pass, not pandas per item: the list grows with history.
+    records = record_details(engine, pairs).set_index(["feed", "file_id", "row_no"]).to_dict("index")
+    members = member_details(engine, pairs).set_index(["register_id", "iom_id"]).to_dict("index")
+    rows = sorted(pairs.to_dict("records"), key=_subject_of)  # stable: each subject's rows keep their order
     items = []
-    for (feed, subject), group in pairs.groupby(["feed", "subject"], sort=True):
-        first = group.iloc[0]
-        rec = records.loc[(feed, first["file_id"], first["row_no"])]
+    for (feed, subject), subject_rows in itertools.groupby(rows, key=_subject_of):
+        group = list(subject_rows)
+        first = group[0]
+        rec = records[(feed, first["file_id"], first["row_no"])]
         candidates = []
-        for pair in group.itertuples():
-            member = members.loc[(pair.register_id, pair.iom_id)] if (pair.register_id, pair.iom_id) in members.index else None
+        for pair in group:
+            member = members.get((pair["register_id"], pair["iom_id"]))
             candidates.append(
                 Candidate(
-                    pair.iom_id,
-                    None if pd.isna(pair.match_weight) else round(float(pair.match_weight), 1),
-                    pair.via,
+                    pair["iom_id"],
+                    None if pd.isna(pair["match_weight"]) else round(float(pair["match_weight"]), 1),
+                    pair["via"],
                     {f: cell(member.get(f)) for f in (*DETAIL_FIELDS, "managing_division", "status")}
                     if member is not None
                     else {},
-                    [tuple(e) for e in json.loads(pair.evidence)] if pair.evidence else [],
+                    [tuple(e) for e in json.loads(pair["evidence"])] if pair["evidence"] else [],
                 )
             )
         items.append(
@@ -94,6 +98,10 @@ def review_items(engine: sa.Engine, report_date: date) -> list[Item]:
             )  # fmt: skip
         )
     return items
+
+
+def _subject_of(pair: dict) -> tuple[str, str]:
+    return pair["feed"], pair["subject"]
 
 
 def _csv_rows(items: list[Item]) -> list[list[str]]:
