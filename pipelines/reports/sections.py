@@ -20,6 +20,7 @@ from pipelines import traffic_light as tl
 from pipelines.daily import RELEASE_HORIZON_DAYS, reportable_records
 from pipelines.event_links import link_every_event
 from pipelines.feeds import FEEDS, FeedKind
+from pipelines.link_store import linker_version
 from pipelines.membership import active_members, attach_members
 from pipelines.priorities import PRIORITY_COLUMNS, priority_list
 from pipelines.reports.feed_status import FEED_COLUMNS, PROVIDER_COLUMNS, statuses
@@ -234,7 +235,9 @@ def where_the_cohort_is(
     # The links D's locations need, judged by registers dated on or before D: stored by the
     # cjs_location asset for the run's date, but a range in one run reports earlier dates too.
     link_every_event(engine, report_date, config.linking)
-    spells = cjs.derive(engine, report_date)
+    # The stored spells when the cjs_location asset derived them for D and nothing changed
+    # since (one cheap check); derived from the earliest change, or in full, otherwise.
+    spells, _ = cjs.refresh(engine, report_date, linker_version(config.linking))
     previous = spells.groupby("iom_id")["location"].shift() if not spells.empty else spells.get("location")
     spells = spells.assign(previous_location=previous, day=pd.to_datetime(spells["started_at"]).dt.date)
     at_end = attach_members(cjs.location_at_end_of(spells, yesterday).assign(day=yesterday), register, "day")
