@@ -452,12 +452,21 @@ class Warehouses:
 
 
 def postgres_version(url: str) -> str:
+    """The server's version, once the role is known to be able to make each run's database:
+    a plain message naming the setting otherwise, before any size is generated."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            return str(conn.execute(sa.text("SHOW server_version")).scalar_one())
+            version = str(conn.execute(sa.text("SHOW server_version")).scalar_one())
+            role = conn.execute(sa.text("SELECT current_user")).scalar_one()
+            may = conn.execute(sa.text("SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user")).scalar()
+    except sa.exc.SQLAlchemyError as error:
+        raise SystemExit(f"--postgres-url: cannot connect ({type(error.orig or error).__name__})") from None
     finally:
         engine.dispose()
+    if not may:
+        raise SystemExit(f"--postgres-url: role {role} may not CREATE DATABASE (each run gets one): ALTER ROLE {role} CREATEDB")
+    return version
 
 
 # --- inboxes ---------------------------------------------------------------------------

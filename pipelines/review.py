@@ -215,21 +215,25 @@ def _newest_judgement(engine: sa.Engine, report_date: date) -> pd.DataFrame:
         return pd.DataFrame(conn.execute(q).fetchall(), columns=["feed", "subject", "newest_register_id"])
 
 
+def details_query(feed_name: str) -> sa.Select:
+    """The personal details a reviewer compares, of every row of the feed, with its file's name."""
+    table = ROW_TABLES[feed_name]
+    wanted = [c for c in ("surname", "forenames", "date_of_birth", "postcode", "pnc_id", "cro_number", "niche_nominal_id")
+              if c in table.c]  # fmt: skip
+    event = FEEDS[feed_name].event_date_column
+    cols = [table.c.file_id, table.c.row_no, table.c.location, *(table.c[c] for c in wanted)]
+    if event:
+        cols.append(table.c[event].label("event"))
+    return sa.select(*cols, ingest_file.c.name.label("file_name")).join(ingest_file, ingest_file.c.id == table.c.file_id)
+
+
 def record_details(engine: sa.Engine, pairs: pd.DataFrame) -> pd.DataFrame:
     """The personal details of each pending pair's record (feed, file_id, row_no, ...)."""
     frames = []
     with engine.connect() as conn:
         for feed_name, group in pairs.groupby("feed"):
-            table = ROW_TABLES[feed_name]
-            wanted = [c for c in ("surname", "forenames", "date_of_birth", "postcode", "pnc_id", "cro_number", "niche_nominal_id")
-                      if c in table.c]  # fmt: skip
-            event = FEEDS[feed_name].event_date_column
-            cols = [table.c.file_id, table.c.row_no, table.c.location, *(table.c[c] for c in wanted)]
-            if event:
-                cols.append(table.c[event].label("event"))
-            q = sa.select(*cols, ingest_file.c.name.label("file_name")).join(ingest_file, ingest_file.c.id == table.c.file_id)
             wanted_rows = group[["file_id", "row_no"]].drop_duplicates()
-            rows = _rows_by_key(conn, q, table, wanted_rows).assign(feed=feed_name)
+            rows = _rows_by_key(conn, details_query(feed_name), ROW_TABLES[feed_name], wanted_rows).assign(feed=feed_name)
             frames.append(rows.merge(wanted_rows, on=["file_id", "row_no"]))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -89,11 +90,10 @@ class Hub:
             return list(conn.execute(sa.text(sql), params))
 
 
-@pytest.fixture
-def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
-    """A hub on SQLite; parametrize indirectly with "postgresql" to put its warehouse on
-    the real PostgreSQL test server instead (a fresh database per test)."""
-    backend = getattr(request, "param", "sqlite")
+@contextmanager
+def migrated_warehouse(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> Iterator[sa.Engine]:
+    """A migrated, empty warehouse: a SQLite file under ``tmp_path``, or a fresh database on
+    the real PostgreSQL test server (dropped afterwards)."""
     database = None
     if backend == "postgresql":
         server = request.getfixturevalue("postgres_server")
@@ -104,11 +104,21 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
         url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
     engine = make_engine(url)
     upgrade(engine)
-    (tmp_path / "inbox").mkdir()
-    yield Hub(tmp_path, Inbox(tmp_path / "inbox"), engine, tmp_path / "reports")
-    engine.dispose()
-    if database is not None:
-        server.psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        if database is not None:
+            server.psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+
+@pytest.fixture
+def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
+    """A hub on SQLite; parametrize indirectly with "postgresql" to put its warehouse on
+    the real PostgreSQL test server instead (a fresh database per test)."""
+    with migrated_warehouse(request, tmp_path, getattr(request, "param", "sqlite")) as engine:
+        (tmp_path / "inbox").mkdir()
+        yield Hub(tmp_path, Inbox(tmp_path / "inbox"), engine, tmp_path / "reports")
 
 
 # Modules whose rules must hold on both warehouse back ends use this.

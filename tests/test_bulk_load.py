@@ -8,7 +8,6 @@ and its storage class; PostgreSQL: each row cast to text).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -27,9 +26,10 @@ from pipelines.validation import (
     _no_control_check,
     _upper_blank_to_none,
 )
+from tests.conftest import migrated_warehouse
 from warehouse import bulk
 from warehouse.bulk import insert_frame
-from warehouse.db import make_engine, upgrade
+from warehouse.db import make_engine
 from warehouse.schema import ROW_TABLES, ingest_file
 
 TEXTS = [
@@ -54,20 +54,8 @@ TEXTS = [
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
     """A migrated warehouse on each back end (PostgreSQL: a fresh database on the test server)."""
-    database = None
-    if request.param == "postgresql":
-        server = request.getfixturevalue("postgres_server")
-        database = f"bulk_{uuid.uuid4().hex[:12]}"
-        server.psql(f"CREATE DATABASE {database} OWNER {server.user} ENCODING 'UTF8' TEMPLATE template0")
-        url = server.sqlalchemy_url(database=database)
-    else:
-        url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-    if database is not None:
-        server.psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    with migrated_warehouse(request, tmp_path, request.param) as engine:
+        yield engine
 
 
 def _pair(engine: sa.Engine, *columns: sa.Column) -> tuple[sa.Table, sa.Table]:

@@ -153,22 +153,16 @@ def _newest_judgement_of_every_subject(engine, report_date: date):
 def _details_from_whole_files(engine, pairs):
     """record_details as it read before: every row of each pending record's file, then the records."""
     import pandas as pd
-    import sqlalchemy as sa
 
     from pipelines import review
-    from warehouse.schema import ROW_TABLES, ingest_file
+    from warehouse.schema import ROW_TABLES
 
     frames = []
     with engine.connect() as conn:
         for feed_name, group in pairs.groupby("feed"):
             table = ROW_TABLES[feed_name]
-            wanted = [c for c in ("surname", "forenames", "date_of_birth", "postcode", "pnc_id", "cro_number", "niche_nominal_id")
-                      if c in table.c]  # fmt: skip
-            event = review.FEEDS[feed_name].event_date_column
-            cols = [table.c.file_id, table.c.row_no, table.c.location, *(table.c[c] for c in wanted)]
-            cols += [table.c[event].label("event")] if event else []
-            q = sa.select(*cols, ingest_file.c.name.label("file_name")).join(ingest_file, ingest_file.c.id == table.c.file_id)
-            result = conn.execute(q.where(table.c.file_id.in_(sorted({int(i) for i in group["file_id"]}))))
+            q = review.details_query(feed_name).where(table.c.file_id.in_(sorted({int(i) for i in group["file_id"]})))
+            result = conn.execute(q)
             rows = pd.DataFrame(result.fetchall(), columns=list(result.keys())).assign(feed=feed_name)
             frames.append(rows.merge(group[["file_id", "row_no"]].drop_duplicates(), on=["file_id", "row_no"]))
     return pd.concat(frames, ignore_index=True)
