@@ -188,8 +188,14 @@ def test_a_backlog_is_loaded_in_bounded_batches(hub, monkeypatch):
     for day in (20, 21, 22):
         hub.inbox.attendance("DIP", date(2026, 11, day), [appt(f"{day}a"), appt(f"{day}b", "BAD")])
     monkeypatch.setattr(module, "BATCH_BYTES", 1)  # one file per batch
+    events: list[str] = []
+    read, load = module._read, module._load_batch
+    monkeypatch.setattr(module, "_read", lambda *a: events.append("read") or read(*a))
+    monkeypatch.setattr(module, "_load_batch", lambda *a: events.append(f"load {len(a[3])}") or load(*a))
     outcome = ingest(hub)
     assert (outcome.files_loaded, outcome.rows_loaded, outcome.rows_quarantined) == (3, 3, 3)
+    # Each batch is loaded before the file after it is read: the backlog is never all held.
+    assert events == ["read", "read", "load 1", "read", "load 1", "load 1"]
     assert len(hub.query("select * from quarantine")) == 3
 
 
