@@ -40,7 +40,7 @@ import sqlalchemy as sa
 
 from pipelines.feeds import FEEDS
 from pipelines.link_store import subjects
-from pipelines.store import events_as_of, in_force, rows_of_files, snapshot_files
+from pipelines.store import events_as_of, in_force, in_lists, rows_of_files, snapshot_files
 from warehouse.schema import (
     CJS_LOCATIONS,
     ROW_TABLES,
@@ -72,7 +72,6 @@ SPELL_COLUMNS = ["iom_id", "started_at", "ended_at", "location", "cause", "feed"
 CONDITIONAL = ("licence_expiry", "no_outcome")
 LINKED = ("arrests", "court_results", "prison_releases")  # the feeds whose records place members
 INPUT_FEEDS = ("cohort", *LINKED)
-IN_CHUNK = 500  # values per IN list: well inside SQLite's and PostgreSQL's parameter limits
 
 
 # --------------------------------------------------------------------------- inputs
@@ -100,8 +99,7 @@ def _subject_members(engine: sa.Engine, feed_name: str, as_of: date, among: list
     """(subject, iom_id) of every subject's link as of D, or of the subjects ``among`` only."""
     if among is None:
         return _query(engine, _members_query(feed_name, as_of))
-    chunks = [among[i : i + IN_CHUNK] for i in range(0, len(among), IN_CHUNK)]
-    parts = [_query(engine, _members_query(feed_name, as_of, record_link.c.subject.in_(c))) for c in chunks]
+    parts = [_query(engine, _members_query(feed_name, as_of, record_link.c.subject.in_(c))) for c in in_lists(among)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["subject", "iom_id"])
 
 
@@ -619,7 +617,7 @@ def _member_changes(
 
 def _chunked_stored(engine: sa.Engine, feed: str, among: list[str]) -> list[pd.DataFrame]:
     s = cjs_location_subject
-    return [_stored_members(engine, feed, s.c.subject.in_(among[i : i + IN_CHUNK])) for i in range(0, len(among), IN_CHUNK)]
+    return [_stored_members(engine, feed, s.c.subject.in_(chunk)) for chunk in in_lists(among)]
 
 
 def _subjects_of_files(engine: sa.Engine, feed: str, file_ids: list[int]) -> set[str]:
@@ -640,11 +638,11 @@ def _subject_dates(engine: sa.Engine, feed: str, among: list[str]) -> list[date]
     """The earliest local date of the rows the subjects' links name."""
     t = ROW_TABLES[feed]
     firsts = []
-    for i in range(0, len(among), IN_CHUNK):
+    for chunk in in_lists(among):
         q = (
             sa.select(sa.func.min(t.c.local_date))
             .select_from(record_link.join(t, sa.and_(t.c.file_id == record_link.c.file_id, t.c.row_no == record_link.c.row_no)))
-            .where(record_link.c.feed == feed, record_link.c.subject.in_(among[i : i + IN_CHUNK]))
+            .where(record_link.c.feed == feed, record_link.c.subject.in_(chunk))
         )
         with engine.connect() as conn:
             first = conn.execute(q).scalar()
@@ -757,6 +755,6 @@ def _remember(conn: sa.Connection, now: Marks, changed: Changed) -> None:
         else:
             conn.execute(s.delete().where(s.c.feed == feed, s.c.subject.in_(changed.queries[feed])))
             among = changed.subjects[feed]
-            for i in range(0, len(among), IN_CHUNK):
-                conn.execute(s.delete().where(s.c.feed == feed, s.c.subject.in_(among[i : i + IN_CHUNK])))
+            for chunk in in_lists(among):
+                conn.execute(s.delete().where(s.c.feed == feed, s.c.subject.in_(chunk)))
         _insert_members(conn, feed, members)

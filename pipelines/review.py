@@ -23,14 +23,13 @@ from pipelines import audit
 from pipelines.feeds import FEEDS, LINKED_FEEDS
 from pipelines.link_store import forget_subject
 from pipelines.linking import ACCEPT, REJECT, REVIEW
-from pipelines.store import in_force
+from pipelines.store import in_force, in_lists
 from warehouse.schema import ROW_TABLES, ingest_file, link_candidate, link_decision, record_link
 from warehouse.winners import NEWEST_REGISTER_FIRST, order_by
 
 DECISIONS = (ACCEPT, REJECT)
 _IOM_ID = re.compile(r"^[A-Z]{3}-[0-9]{6}$")
 DECISION_CSV_COLUMNS = ("feed", "subject", "iom_id", "decision", "note")
-KEYS_PER_QUERY = 500  # (file_id, row_no) pairs per query: well inside every back end's bound-parameter limit
 
 
 class DecisionError(ValueError):
@@ -243,8 +242,7 @@ def _rows_by_key(conn: sa.Connection, query: sa.Select, table: sa.Table, keys: p
     (not whole files: pending records are spread over every file), in file order."""
     pairs = sorted({(int(f), int(r)) for f, r in zip(keys["file_id"], keys["row_no"], strict=True)})
     frames = []
-    for i in range(0, max(len(pairs), 1), KEYS_PER_QUERY):
-        chunk = pairs[i : i + KEYS_PER_QUERY]
+    for chunk in in_lists(pairs) or [[]]:  # no keys: one query, for the columns
         q = query.where(sa.tuple_(table.c.file_id, table.c.row_no).in_(chunk)).order_by(table.c.file_id, table.c.row_no)
         result = conn.execute(q)
         frames.append(pd.DataFrame(result.fetchall(), columns=list(result.keys())))

@@ -43,6 +43,16 @@ class InForce:
         return sa.or_(dated, table.c.id == self.stand_in) if self.stand_in is not None else dated
 
 
+# Values per IN list when a query names many keys: well inside SQLite's and PostgreSQL's
+# bound-parameter limits.
+IN_LIST_SIZE = 500
+
+
+def in_lists(values: list) -> list[list]:
+    """``values`` in slices of ``IN_LIST_SIZE``, one IN list each (none for no values)."""
+    return [values[i : i + IN_LIST_SIZE] for i in range(0, len(values), IN_LIST_SIZE)]
+
+
 def in_force(engine: sa.Engine, feed_name: str, as_of: date, *, stand_in: bool = True) -> InForce:
     """The rule choosing the ledger entries in force for report date ``as_of``.
 
