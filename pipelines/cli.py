@@ -256,6 +256,7 @@ def settings_problems() -> list[str]:
     """Problems with the settings that would fail every step: better said once, plainly,
     each in one line naming the setting, before a run."""
     apply_environment_defaults()
+    from pipelines.executors import executor_problem
     from pipelines.settings import ConfigError, load_hub_config, umask_problem
     from pipelines.sources.open import InboxConfigError, open_inbox
     from warehouse.connect import WarehouseError
@@ -267,6 +268,8 @@ def settings_problems() -> list[str]:
     except ValueError:
         problems.append(f"IOM_FIRST_REPORT_DATE: {os.environ['IOM_FIRST_REPORT_DATE']!r} is not a date (YYYY-MM-DD)")
     if (problem := umask_problem()) is not None:
+        problems.append(problem)
+    if (problem := executor_problem()) is not None:
         problems.append(problem)
     settle = os.environ["IOM_SETTLE_SECONDS"]
     if not settle.strip().isdigit():
@@ -555,6 +558,29 @@ def cmd_ui(args: argparse.Namespace) -> int:
                 process.kill()
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """A Celery worker for the runs' steps (IOM_EXECUTOR=celery): it takes steps off the
+    queue, one per process at a time, until stopped (SIGTERM: it finishes the steps it has
+    first).  Start one or more on each machine; each needs the same settings as a run."""
+    from pipelines.executors import QUEUE, executor_name
+
+    apply_environment_defaults()
+    problems = settings_problems()
+    if executor_name() != "celery":
+        problems.append("IOM_EXECUTOR: a worker runs the steps of runs made with IOM_EXECUTOR=celery; set it (and "
+                        "IOM_CELERY_BROKER, IOM_CELERY_BACKEND) for the worker as for the code server")  # fmt: skip
+    if args.concurrency < 1:
+        problems.append(f"--concurrency {args.concurrency}: a worker needs at least one process")
+    if problems:
+        return _refuse(problems)
+    home = _ensure_dagster_home()
+    command = [sys.executable, "-m", "celery", "-A", "pipelines.celery_app", "worker", "--queues", QUEUE,
+               "--hostname", f"{args.name}@%h", "--concurrency", str(args.concurrency), "--loglevel", "INFO"]  # fmt: skip
+    sys.stdout.flush()
+    os.chdir(home)
+    os.execv(sys.executable, command)  # the worker is this process: signals reach Celery itself
+
+
 def cmd_migrate(_: argparse.Namespace) -> int:
     engine = _warehouse()
     print(f"warehouse schema is up to date ({engine.url.render_as_string(hide_password=True)})")
@@ -784,6 +810,11 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--port", type=int, default=3000)
     ui.add_argument("--host", default="127.0.0.1")
     ui.set_defaults(fn=cmd_ui)
+
+    worker = sub.add_parser("worker", help="a Celery worker for the runs' steps (IOM_EXECUTOR=celery; docs/scaling.md)")
+    worker.add_argument("--name", default="iom-worker", help="the worker's name (its host is added: NAME@host)")
+    worker.add_argument("--concurrency", type=int, default=1, help="steps it runs at once, one process each (default 1)")
+    worker.set_defaults(fn=cmd_worker)
 
     migrate = sub.add_parser("migrate", help="bring the warehouse schema up to date")
     migrate.set_defaults(fn=cmd_migrate)

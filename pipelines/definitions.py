@@ -30,6 +30,7 @@ from pipelines.assets.quality import data_quality
 from pipelines.checks.ingest import SYNC_CHECKS
 from pipelines.checks.outputs import OUTPUT_CHECKS
 from pipelines.checks.quality import QUALITY_CHECKS
+from pipelines.executors import executor_from_environment
 from pipelines.job_names import CONFERENCE_PACKS_JOB, DAILY_JOB, PERFORMANCE_PACK_JOB, SYNC_JOB
 from pipelines.resources import (
     HubResource,
@@ -90,10 +91,10 @@ sftp_auth = {
 _config = load_hub_config(os.environ["IOM_CONFIG"])
 
 defs = dg.Definitions(
-    # Steps run in the run's own process: on a small machine starting a process and
-    # importing the pipeline for each of some thirty steps costs far more than the steps.
-    # A deployment with workers chooses its executor by configuration (issue 12).
-    executor=dg.in_process_executor,
+    # In the run's own process unless IOM_EXECUTOR says otherwise (pipelines/executors.py):
+    # on a small machine starting a process for each of some thirty steps costs more than
+    # the steps; a deployment with workers spreads them (celery, k8s).
+    executor=executor_from_environment(),
     assets=[
         *SYNC_ASSETS,
         *LINK_ASSETS,

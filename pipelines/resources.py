@@ -43,10 +43,14 @@ class WarehouseResource(dg.ConfigurableResource):
     url: str
     _run: ExitStack | None = PrivateAttr(default=None)  # what the run holds until its end
     _log: Any = PrivateAttr(default=None)
+    _run_id: str | None = PrivateAttr(default=None)
     _ready: bool = PrivateAttr(default=False)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Per process: once per run in-process, once per step on workers (which share the
+        # run's lock on PostgreSQL).
         self._run, self._log = ExitStack(), context.log
+        self._run_id = context.run.run_id if context.run is not None else None
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._run is not None:
@@ -61,7 +65,7 @@ class WarehouseResource(dg.ConfigurableResource):
             engine = _engine(self.url)
             if not self._ready:
                 if self._run is not None:
-                    self._run.enter_context(writer_lock(engine, self._waiting))
+                    self._run.enter_context(writer_lock(engine, self._waiting, self._run_id))
                 upgrade_or_explain(engine)
                 self._ready = True
             return engine

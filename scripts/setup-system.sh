@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Install the Debian packages the real-server tests need: OpenSSH's sshd, PostgreSQL,
-# unixODBC and the psqlODBC and SQLite ODBC drivers (tests/servers.py), and Chromium for
+# Install the Debian packages the real-server tests need: OpenSSH's sshd, PostgreSQL, Redis
+# (the Celery broker), unixODBC and the psqlODBC and SQLite ODBC drivers (tests/servers.py), and Chromium for
 # the headless screenshots of the Dagster UI (tests/browser.py, scripts/screenshots.py;
 # Playwright drives this system browser and never downloads one).  Safe to run again: when
 # everything is installed it changes nothing.  It starts no service: the tests run their
-# own sshd and PostgreSQL cluster on loopback ports and never use the distribution's.
+# own sshd, PostgreSQL cluster and Redis on loopback ports and never use the distribution's.
 set -euo pipefail
 
-PACKAGES=(openssh-server unixodbc odbc-postgresql libsqliteodbc postgresql chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+PACKAGES=(openssh-server unixodbc odbc-postgresql libsqliteodbc postgresql redis-server chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

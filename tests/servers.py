@@ -1,6 +1,6 @@
 """Real servers on loopback for the transport tests: OpenSSH sshd (SFTP), PostgreSQL (read
-through the psqlODBC "PostgreSQL Unicode" driver) and an SQLite file behind the SQLite3
-ODBC driver.  See docs/testing.md.
+through the psqlODBC "PostgreSQL Unicode" driver), Redis (the Celery broker) and an SQLite
+file behind the SQLite3 ODBC driver.  See docs/testing.md.
 
 Use the fixtures from a test module with
 
@@ -9,7 +9,7 @@ Use the fixtures from a test module with
 and import the dataclasses from here only under `if TYPE_CHECKING:` (importing this module
 before pytest loads it as a plugin makes pytest warn it cannot rewrite its asserts).
 
-`sftp_server` and `postgres_server` are session-scoped: each pytest process (each xdist
+`sftp_server`, `postgres_server` and `redis_server` are session-scoped: each pytest process (each xdist
 worker) starts one of each, on a free port, the first time a test asks for it, and stops
 it at the end of the session.  `sqlite_odbc` is per test.
 
@@ -654,7 +654,7 @@ def _start_postgres_server() -> PostgresServer:
                     f"port = {port}\n"
                     f"unix_socket_directories = '{base / 'sock'}'\n"
                     "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
-                    "max_connections = 30\nshared_buffers = 16MB\n"
+                    "max_connections = 100\nshared_buffers = 16MB\n"
                 )
             server = PostgresServer(**{**server.__dict__, "port": port})
             try:
@@ -685,6 +685,76 @@ def postgres_server() -> Iterator[PostgresServer]:
         with contextlib.suppress(Exception):
             server.stop()
         _pg_teardown_tree(server.base_dir)
+        shutil.rmtree(server.base_dir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- Redis
+
+
+REDIS_SERVER = "redis-server"
+
+
+@dataclass(frozen=True)
+class RedisServer:
+    """A private Redis on 127.0.0.1:port with a password, keeping nothing on disk."""
+
+    host: str
+    port: int
+    password: str
+    base_dir: Path
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://:{self.password}@{self.host}:{self.port}/{db}"
+
+    def ping(self) -> bool:
+        try:
+            with socket.create_connection((self.host, self.port), timeout=2) as sock:
+                sock.sendall(f"AUTH {self.password}\r\nPING\r\n".encode())
+                answer = b""
+                while answer.count(b"\r\n") < 2:
+                    chunk = sock.recv(256)
+                    if not chunk:
+                        break
+                    answer += chunk
+                return answer.endswith(b"+PONG\r\n")
+        except OSError:
+            return False
+
+
+def _start_redis_server() -> tuple[RedisServer, subprocess.Popen]:
+    executable = _require_executable(REDIS_SERVER, "package redis-server")
+    tmp = Path(tempfile.gettempdir())
+    _remove_stale(tmp, "iom-test-redis-*")
+    base = Path(tempfile.mkdtemp(prefix="iom-test-redis-", dir=tmp))
+    (base / "owner.pid").write_text(str(os.getpid()))
+    for _attempt in range(3):  # a free port can be taken before redis binds it
+        server = RedisServer(host=LOOPBACK, port=free_port(), password=secrets.token_hex(16), base_dir=base)
+        config = base / "redis.conf"
+        config.write_text(
+            f"bind {LOOPBACK}\nport {server.port}\nrequirepass {server.password}\nprotected-mode yes\n"
+            f'daemonize no\nsave ""\nappendonly no\ndir {base}\nlogfile {base / "redis.log"}\n'
+        )
+        config.chmod(0o600)
+        proc = subprocess.Popen([executable, str(config)], stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        deadline = time.monotonic() + 15
+        while proc.poll() is None and time.monotonic() < deadline and not server.ping():
+            time.sleep(0.1)
+        if server.ping():
+            return server, proc
+        _stop_process(proc)
+    log = (base / "redis.log").read_text(errors="replace") if (base / "redis.log").exists() else ""
+    shutil.rmtree(base, ignore_errors=True)
+    raise RuntimeError(f"redis-server did not start on {LOOPBACK}:\n{log[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real Redis on 127.0.0.1 (a password; nothing saved), the Celery broker and backend."""
+    server, proc = _start_redis_server()
+    try:
+        yield server
+    finally:
+        _stop_process(proc)
         shutil.rmtree(server.base_dir, ignore_errors=True)
 
 

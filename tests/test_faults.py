@@ -137,6 +137,35 @@ def test_a_second_writer_waits_for_the_first(hub):
     assert events == ["first has it", "second waited", "first let go", "second has it"]
 
 
+def test_on_postgresql_the_steps_of_one_run_share_the_writer_lock_and_another_run_waits(postgres_server):
+    """Steps of one run on several workers (IOM_EXECUTOR=celery) hold the lock together;
+    a step of another run waits until the last of them lets go."""
+    url = postgres_server.sqlalchemy_url()
+    engines = [make_engine(url) for _ in range(3)]  # three processes' connections
+    events: list[str] = []
+    other_waiting = threading.Event()
+
+    def other_run() -> None:
+        with writer_lock(engines[2], lambda: (events.append("run-b waited"), other_waiting.set()), "run-b"):
+            events.append("run-b has it")
+
+    try:
+        with writer_lock(engines[0], lambda: events.append("run-a step 1 waited"), "run-a"):
+            with writer_lock(engines[1], lambda: events.append("run-a step 2 waited"), "run-a"):
+                events.append("run-a's two steps have it")
+                other = threading.Thread(target=other_run)
+                other.start()
+                assert other_waiting.wait(10)
+            events.append("run-a step 2 let go")
+            time.sleep(2.5)  # longer than the waiter's poll: run-b must still be waiting on step 1
+        events.append("run-a step 1 let go")
+        other.join(15)
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert events == ["run-a's two steps have it", "run-b waited", "run-a step 2 let go", "run-a step 1 let go", "run-b has it"]
+
+
 def test_an_sqlite_warehouse_locked_by_another_program_is_refused_plainly(hub, monkeypatch):
     monkeypatch.setattr("warehouse.lock.PROBE_TIMEOUT_MS", 200)
     browser = sqlite3.connect(hub.engine.url.database, isolation_level=None)

@@ -30,6 +30,19 @@ def links_key(feed: str) -> dg.AssetKey:
     return dg.AssetKey(["record_link", feed])
 
 
+# Every step that stores links (and with them review candidates): each feed's report
+# window, the traffic light's months, cjs_location's months and the reports' 30-day
+# priority window.  A step that reads the stored links as a whole (the review list, the
+# quality page's link history) comes after all of them, so what it shows does not depend
+# on the order a run's steps happen to take (on workers, independent steps run at once).
+LINK_WRITERS = [
+    *(links_key(f) for f in LINKED_FEEDS),
+    dg.AssetKey("traffic_light"),
+    dg.AssetKey("cjs_location"),
+    dg.AssetKey("division_reports"),
+]
+
+
 def _measured() -> dict[str, object]:
     """The published precision and recall of the model at the configured thresholds."""
     if not MEASURED_PATH.exists():
@@ -86,7 +99,7 @@ LINK_ASSETS = [_links_asset(f) for f in LINKED_FEEDS]
     owners=OWNERS,
     partitions_def=report_dates,
     backfill_policy=ONE_RUN_FOR_A_RANGE,
-    deps=[*(links_key(f) for f in LINKED_FEEDS), dg.AssetKey("traffic_light")],
+    deps=LINK_WRITERS,
     kinds={"html", "csv"},
     metadata=schema_metadata(link_candidate),
     description="Hub only. Partition D: `review.html` and `review.csv` under `IOM_REVIEW_DIR/<D>/`, every record "

@@ -4,8 +4,8 @@ import dagster as dg
 
 from pipelines.assets.describe import OWNERS
 from pipelines.assets.ingest import rows_key
-from pipelines.assets.linking import links_key
-from pipelines.feeds import FEEDS, LINKED_FEEDS
+from pipelines.assets.linking import LINK_WRITERS
+from pipelines.feeds import FEEDS
 from pipelines.partitions import ONE_RUN_FOR_A_RANGE, partition_dates, report_dates
 from pipelines.quality.run import quality_summary
 from pipelines.reports.publish import PublishError
@@ -18,9 +18,8 @@ from pipelines.resources import HubResource, WarehouseResource
     owners=OWNERS,
     partitions_def=report_dates,
     backfill_policy=ONE_RUN_FOR_A_RANGE,
-    # After the traffic light too: it stores links of month-end registers, which the link
-    # suite's history reads, so the page is the same whichever order a run's steps take.
-    deps=[*(rows_key(f) for f in FEEDS), *(links_key(f) for f in LINKED_FEEDS), dg.AssetKey("traffic_light")],
+    # After every step that stores links: the link suite's history reads them.
+    deps=[*(rows_key(f) for f in FEEDS), *LINK_WRITERS],
     kinds={"html", "csv"},
     description="Hub only. Partition D: `quality.html`, `quarantine.csv` and `findings.csv` under "
     "`IOM_QUALITY_DIR/<D>/`: for the files D's `feeds.csv` counts, each file's status and row counts, why a file was "
