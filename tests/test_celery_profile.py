@@ -22,23 +22,33 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
 
-from tests.browser import DagsterUi, Proc, UiError, failures, launch_run, load_location, process_tree, wait_for_run
+from tests.browser import DagsterUi, failures, launch_run, load_location, run_events, wait_for_run
 from tests.builders import hub_settings
 from tests.digest import folder_digest, warehouse_digest
+from tests.profile import (
+    BIN,
+    ROOT,
+    Processes,
+    ProfileError,
+    Service,
+    events,
+    finished_steps,
+    profile_environment,
+    start_processes,
+    step_takings,
+)
 
 if TYPE_CHECKING:
     from tests.servers import PostgresServer, RedisServer
@@ -46,98 +56,29 @@ if TYPE_CHECKING:
 pytest_plugins = ["tests.servers"]
 pytestmark = pytest.mark.production
 
-ROOT = Path(__file__).parents[1]
-BIN = Path(sys.executable).parent
 D = date(2026, 11, 23)
 D2 = D + timedelta(days=1)
 DAILY_JOB = "daily_pipeline"
 WORKERS = ("w1", "w2")
-LOOPBACK = "127.0.0.1"
-EXECUTING = " in celery worker"  # dagster-celery's engine event when a worker takes a step
-
-
-# --------------------------------------------------------------------------- the processes
-
-
-@dataclass
-class Service:
-    """One process of the profile, in its own process group, its output in a log file."""
-
-    name: str
-    process: subprocess.Popen
-    log_path: Path
-    _log: IO[bytes] = field(repr=False)
-    seen: dict[tuple[int, int], Proc] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def start(cls, name: str, command: list[str], env: dict[str, str], logs: Path, cwd: Path = ROOT) -> Service:
-        log_path = logs / f"{name}.log"
-        log = open(log_path, "ab")  # noqa: SIM115 - closed by stop()
-        process = subprocess.Popen(
-            command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        return cls(name, process, log_path, log)
-
-    def tree(self) -> list[Proc]:
-        current = process_tree(self.process.pid, descendants=self.process.poll() is None)
-        for proc in current:
-            self.seen[(proc.pid, proc.start)] = proc
-        return current
-
-    def children(self) -> list[Proc]:
-        return [proc for proc in self.tree() if proc.pid != self.process.pid]
-
-    def log_tail(self, lines: int = 40) -> str:
-        self._log.flush()
-        return f"--- {self.name}\n" + "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self, timeout: float = 60) -> list[Proc]:
-        """SIGTERM to the process; what of it (or its children) is still running after
-        ``timeout`` (then killed): [] when it stopped cleanly."""
-        if self._log.closed:
-            return []
-        self.tree()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        left: list[Proc] = []
-        while time.monotonic() < deadline:
-            if self.process.poll() is None:
-                self.tree()
-            left = [proc for proc in self.seen.values() if proc.running()]
-            if self.process.poll() is not None and not left:
-                break
-            time.sleep(0.2)
-        for proc in left:
-            if proc.running():
-                os.kill(proc.pid, signal.SIGKILL)
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.process.wait(timeout=10)
-        self._log.close()
-        return left
 
 
 @dataclass
 class Profile:
-    env: dict[str, str]
     root: Path
-    services: dict[str, Service]
-    ui: DagsterUi
+    processes: Processes
     warehouse_url: str
     reference: dict[date, dict[str, dict[str, str]]]
-    reference_url: str
+
+    @property
+    def ui(self) -> DagsterUi:
+        return self.processes.ui
+
+    @property
+    def services(self) -> dict[str, Service]:
+        return self.processes.services
 
     def logs(self) -> str:
-        return "\n".join(s.log_tail() for s in self.services.values())
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
+        return self.processes.logs()
 
 
 def _new_database(server: PostgresServer, prefix: str) -> str:
@@ -204,118 +145,20 @@ def profile(
 
     # The profile: deploy/dagster-postgres.yaml, the warehouse in PostgreSQL, Celery on Redis.
     profile_root = root / "celery"
-    home = profile_root / "dagster_home"
-    home.mkdir(parents=True)
-    (home / "dagster.yaml").write_bytes((ROOT / "deploy" / "dagster-postgres.yaml").read_bytes())
     warehouse_url = postgres_server.sqlalchemy_url(database=_new_database(postgres_server, "wh"))
-    env = {
-        **base,
-        **hub_settings(profile_root, summary.inbox),
-        "IOM_WAREHOUSE_URL": warehouse_url,
-        "DAGSTER_HOME": str(home),
-        "DAGSTER_PG_HOST": postgres_server.host,
-        "DAGSTER_PG_PORT": str(postgres_server.port),
-        "DAGSTER_PG_DB": _new_database(postgres_server, "dagster"),
-        "DAGSTER_PG_USER": postgres_server.user,
-        "DAGSTER_PG_PASSWORD": postgres_server.password,
-        "IOM_EXECUTOR": "celery",
-        "IOM_CELERY_BROKER": redis_server.url(0),
-        "IOM_CELERY_BACKEND": redis_server.url(1),
-    }
-    logs = profile_root / "logs"
-    logs.mkdir()
-    grpc, web = _free_port(), _free_port()
-    env |= {"IOM_CODE_SERVER_HOST": LOOPBACK, "IOM_CODE_SERVER_PORT": str(grpc)}
-    workspace = ["-w", str(ROOT / "deploy" / "workspace.yaml")]
-    commands = {
-        "code-server": [
-            str(BIN / "dagster"),
-            "code-server",
-            "start",
-            "-m",
-            "pipelines.definitions",
-            "--location-name",
-            "iom_hub",
-            "-h",
-            LOOPBACK,
-            "-p",
-            str(grpc),
-        ],  # fmt: skip
-        **{name: [str(BIN / "iom-hub"), "worker", "--name", name] for name in WORKERS},
-        "daemon": [str(BIN / "dagster-daemon"), "run", *workspace],
-        "webserver": [str(BIN / "dagster-webserver"), "-h", LOOPBACK, "-p", str(web), *workspace],
-    }
-    services: dict[str, Service] = {}
+    dagster_pg = {"host": postgres_server.host, "port": str(postgres_server.port), "db": _new_database(postgres_server, "dagster"),
+                  "user": postgres_server.user, "password": postgres_server.password}  # fmt: skip
+    env = profile_environment({**base, **hub_settings(profile_root, summary.inbox)}, home=profile_root / "dagster_home",
+                              warehouse_url=warehouse_url, dagster_pg=dagster_pg, broker=redis_server.url(0),
+                              backend=redis_server.url(1))  # fmt: skip
     try:
-        for name, command in commands.items():
-            services[name] = Service.start(name, command, env, logs)
-            if name == "code-server":  # the webserver and daemon connect to it as they start
-                _wait_for_code_server(services[name], grpc)
-        webserver = services["webserver"]
-        ui = DagsterUi(process=webserver.process, port=web, home=home, log_path=webserver.log_path, _log=webserver._log)
-        try:
-            ui.wait_until_ready(timeout=300)
-        except UiError as exc:
-            pytest.fail(f"{exc}\n" + "\n".join(s.log_tail() for s in services.values()))
-        yield Profile(env, profile_root, services, ui, warehouse_url, reference, reference_url)
+        processes = start_processes(env, profile_root / "logs", WORKERS)
+    except ProfileError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield Profile(profile_root, processes, warehouse_url, reference)
     finally:
-        for service in reversed(services.values()):
-            service.stop()
-
-
-def _wait_for_code_server(service: Service, port: int, timeout: float = 300) -> None:
-    check = [str(BIN / "dagster"), "api", "grpc-health-check", "--host", LOOPBACK, "--port", str(port)]
-    deadline = time.monotonic() + timeout
-    while subprocess.run(check, capture_output=True).returncode != 0:
-        if service.process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"the code server did not come up on port {port}\n{service.log_tail()}")
-        time.sleep(1)
-
-
-# --------------------------------------------------------------------------- the events
-
-
-_ENGINE_EVENTS = """
-query($runId: ID!, $after: String) {
-  logsForRun(runId: $runId, afterCursor: $after, limit: 1000) {
-    __typename
-    ... on EventConnection {
-      cursor
-      hasMore
-      events {
-        __typename
-        ... on MessageEvent { message stepKey eventType timestamp }
-        ... on EngineEvent { metadataEntries { label ... on TextMetadataEntry { text } } }
-      }
-    }
-  }
-}
-"""
-
-
-def events(ui: DagsterUi, run_id: str) -> list[dict]:
-    found: list[dict] = []
-    cursor = None
-    while True:
-        answer = ui.graphql(_ENGINE_EVENTS, {"runId": run_id, "after": cursor})["logsForRun"]
-        found.extend(answer["events"])
-        if not answer["hasMore"] or answer["cursor"] == cursor:
-            return found
-        cursor = answer["cursor"]
-
-
-def step_takings(run_events: list[dict]) -> list[tuple[str, str]]:
-    """(step, worker) each time a worker took a step, in order."""
-    taken = []
-    for event in run_events:
-        if event["__typename"] == "EngineEvent" and EXECUTING in (event.get("message") or ""):
-            worker = {m["label"]: m.get("text") for m in event.get("metadataEntries") or []}.get("Celery worker")
-            taken.append((event["stepKey"], worker))
-    return taken
-
-
-def finished_steps(run_events: list[dict]) -> set[str]:
-    return {e["stepKey"] for e in run_events if e.get("eventType") in ("STEP_SUCCESS", "STEP_FAILURE")}
+        processes.stop()
 
 
 # --------------------------------------------------------------------------- the tests
@@ -377,6 +220,4 @@ def test_stopping_every_process_leaves_nothing_running(profile: Profile) -> None
 
 
 def _failure_events(profile: Profile, run_id: str) -> list[dict]:
-    from tests.browser import run_events
-
     return run_events(profile.ui, run_id)

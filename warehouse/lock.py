@@ -14,8 +14,7 @@ step's process, and those steps share it while another run's steps wait.  Each h
 holds the writer key in shared mode on a connection named for its run
 (``application_name``); a newcomer, under a short gate lock, looks at who holds the key
 (``pg_locks``) and joins only when nobody does or only its own run does.  Steps of one
-run that must not overlap are ordered by the asset graph; schema migrations have a lock
-of their own.
+run that must not overlap are ordered by the asset graph (docs/design.md, note 113).
 
 Schema migrations also take a lock of their own on PostgreSQL, so two processes bringing
 a new database up to date at once apply each migration once.
