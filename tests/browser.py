@@ -458,7 +458,8 @@ query($runId: ID!, $after: String) {
       hasMore
       events {
         __typename
-        ... on MessageEvent { message stepKey eventType level }
+        ... on MessageEvent { message stepKey eventType level timestamp }
+        ... on EngineEvent { metadataEntries { label ... on TextMetadataEntry { text } } }
         ... on ExecutionStepFailureEvent { error { ...Error } }
         ... on RunFailureEvent { error { ...Error } }
         ... on AssetCheckEvaluationPlannedEvent { assetKey { path } checkName }

@@ -54,3 +54,17 @@ def folder_digest(root: Path) -> dict[str, str]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+def hub_digests(root: Path, warehouse_url: str) -> dict[str, dict[str, str]]:
+    """A hub's end state: its warehouse, and its report, review and quality folders under root."""
+    engine = sa.create_engine(warehouse_url)
+    try:
+        return {
+            "warehouse": warehouse_digest(engine),
+            "reports": folder_digest(root / "reports"),
+            "review": folder_digest(root / "review"),
+            "quality": folder_digest(root / "quality"),
+        }
+    finally:
+        engine.dispose()

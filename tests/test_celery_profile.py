@@ -32,18 +32,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-import sqlalchemy as sa
 
 from tests.browser import DagsterUi, failures, launch_run, load_location, run_events, wait_for_run
 from tests.builders import hub_settings
-from tests.digest import folder_digest, warehouse_digest
-from tests.profile import (
+from tests.digest import hub_digests
+from tests.production import (
     BIN,
     ROOT,
     Processes,
     ProfileError,
     Service,
-    events,
     finished_steps,
     profile_environment,
     start_processes,
@@ -87,19 +85,6 @@ def _new_database(server: PostgresServer, prefix: str) -> str:
     return name
 
 
-def digests(root: Path, url: str) -> dict[str, dict[str, str]]:
-    engine = sa.create_engine(url)
-    try:
-        return {
-            "warehouse": warehouse_digest(engine),
-            "reports": folder_digest(root / "reports"),
-            "review": folder_digest(root / "review"),
-            "quality": folder_digest(root / "quality"),
-        }
-    finally:
-        engine.dispose()
-
-
 def _in_process_reference(root: Path, env: dict[str, str]) -> dict[date, dict[str, dict[str, str]]]:
     """`iom-hub run` for D, then D+1, in-process (the default executor, SQLite instance)."""
     found = {}
@@ -108,7 +93,7 @@ def _in_process_reference(root: Path, env: dict[str, str]) -> dict[date, dict[st
             [str(BIN / "iom-hub"), "run", "--date", day.isoformat()], env=env, cwd=ROOT, capture_output=True, text=True
         )
         assert done.returncode in (0, 3), done.stdout + done.stderr  # 3: a generated inbox has late files
-        found[day] = digests(root, env["IOM_WAREHOUSE_URL"])
+        found[day] = hub_digests(root, env["IOM_WAREHOUSE_URL"])
     return found
 
 
@@ -168,13 +153,13 @@ def test_the_daily_job_runs_its_steps_on_both_workers_and_ends_as_an_in_process_
     location = load_location(profile.ui)
     run_id = launch_run(profile.ui, location, DAILY_JOB, {"dagster/partition": D.isoformat()})
     status = wait_for_run(profile.ui, run_id, timeout=900)
-    assert status == "SUCCESS", "\n".join(failures(_failure_events(profile, run_id))) + profile.logs()
+    assert status == "SUCCESS", "\n".join(failures(run_events(profile.ui, run_id))) + profile.logs()
 
-    taken = step_takings(events(profile.ui, run_id))
+    taken = step_takings(run_events(profile.ui, run_id))
     hosts = {worker.split("@")[0] for _, worker in taken if worker}
     assert hosts == set(WORKERS), taken  # (a) both workers ran steps
     assert len({step for step, _ in taken}) == len(taken)  # each step once: nothing was lost or repeated
-    assert digests(profile.root, profile.warehouse_url) == profile.reference[D]  # (b)
+    assert hub_digests(profile.root, profile.warehouse_url) == profile.reference[D]  # (b)
 
 
 def test_a_worker_process_killed_mid_step_has_the_step_run_again_and_the_run_ends_the_same(profile: Profile) -> None:
@@ -183,11 +168,11 @@ def test_a_worker_process_killed_mid_step_has_the_step_run_again_and_the_run_end
     kills, last_kill = 0, 0.0
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
-        run_events = events(profile.ui, run_id)
-        taken = step_takings(run_events)
-        if retried(taken) or any(e.get("eventType") in ("RUN_SUCCESS", "RUN_FAILURE") for e in run_events):
+        events = run_events(profile.ui, run_id)
+        taken = step_takings(events)
+        if retried(taken) or any(e.get("eventType") in ("RUN_SUCCESS", "RUN_FAILURE") for e in events):
             break
-        done = finished_steps(run_events)
+        done = finished_steps(events)
         running = [(step, worker) for step, worker in taken if step not in done]
         # Kill the process running a step; if the step had just ended, the kill found the
         # process idle (harmless): try again on another step, a few seconds later.
@@ -198,11 +183,11 @@ def test_a_worker_process_killed_mid_step_has_the_step_run_again_and_the_run_end
             kills, last_kill = kills + 1, time.monotonic()
         time.sleep(0.1)
     status = wait_for_run(profile.ui, run_id, timeout=900)
-    assert status == "SUCCESS", "\n".join(failures(_failure_events(profile, run_id))) + profile.logs()
+    assert status == "SUCCESS", "\n".join(failures(run_events(profile.ui, run_id))) + profile.logs()
 
-    taken = step_takings(events(profile.ui, run_id))
+    taken = step_takings(run_events(profile.ui, run_id))
     assert kills and retried(taken), (kills, taken)  # (c) the killed step was taken again
-    assert digests(profile.root, profile.warehouse_url) == profile.reference[D2]
+    assert hub_digests(profile.root, profile.warehouse_url) == profile.reference[D2]
 
 
 def retried(taken: list[tuple[str, str]]) -> set[str]:
@@ -217,7 +202,3 @@ def test_stopping_every_process_leaves_nothing_running(profile: Profile) -> None
         assert service.process.poll() is None, f"{name} had already exited\n{service.log_tail()}"
         left[name] = service.stop(timeout=60)
     assert left == {name: [] for name in left}, left  # (d)
-
-
-def _failure_events(profile: Profile, run_id: str) -> list[dict]:
-    return run_events(profile.ui, run_id)

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from pipelines.synth import generate
 from tests.builders import hub_settings
-from tests.digest import folder_digest, warehouse_digest
+from tests.digest import hub_digests
 from tests.test_cli import IOM_HUB, ROOT
 
 D = date(2026, 11, 23)
@@ -96,16 +96,7 @@ def kill_when(run: subprocess.Popen[str], reached: Callable[[], bool], timeout: 
 
 
 def digests(root: Path) -> dict[str, dict[str, str]]:
-    engine = sa.create_engine(f"sqlite:///{root / 'warehouse.sqlite'}")
-    try:
-        return {
-            "warehouse": warehouse_digest(engine),
-            "reports": folder_digest(root / "reports"),
-            "review": folder_digest(root / "review"),
-            "quality": folder_digest(root / "quality"),
-        }
-    finally:
-        engine.dispose()
+    return hub_digests(root, f"sqlite:///{root / 'warehouse.sqlite'}")
 
 
 @pytest.fixture(scope="module")

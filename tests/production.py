@@ -1,7 +1,7 @@
 """The production profile's processes on one machine, started as docs/scaling.md tells an
 operator to start them: a gRPC code server, Celery workers (`iom-hub worker`), the daemon
 and the webserver, each its own process in its own process group, with its output in a
-log file.  Used by tests/test_celery_profile.py and benchmarks/profile.py.
+log file.  Used by tests/test_celery_profile.py and benchmarks/profiles.py.
 
 The caller gives the environment: the hub's settings with a PostgreSQL warehouse,
 IOM_EXECUTOR=celery and the Redis URLs, and a DAGSTER_HOME holding
@@ -175,35 +175,7 @@ def _wait_for_code_server(service: Service, port: int, timeout: float = 300) -> 
 
 
 # --------------------------------------------------------------------------- a run's events
-
-_EVENTS = """
-query($runId: ID!, $after: String) {
-  logsForRun(runId: $runId, afterCursor: $after, limit: 1000) {
-    __typename
-    ... on EventConnection {
-      cursor
-      hasMore
-      events {
-        __typename
-        ... on MessageEvent { message stepKey eventType timestamp }
-        ... on EngineEvent { metadataEntries { label ... on TextMetadataEntry { text } } }
-      }
-    }
-  }
-}
-"""
-
-
-def events(ui: DagsterUi, run_id: str) -> list[dict]:
-    """A run's events: message, step, type, timestamp (ms), and engine events' metadata."""
-    found: list[dict] = []
-    cursor = None
-    while True:
-        answer = ui.graphql(_EVENTS, {"runId": run_id, "after": cursor})["logsForRun"]
-        found.extend(answer["events"])
-        if not answer["hasMore"] or answer["cursor"] == cursor:
-            return found
-        cursor = answer["cursor"]
+# (tests.browser.run_events: every event, with timestamps and engine events' metadata)
 
 
 def step_takings(run_events: list[dict]) -> list[tuple[str, str]]:

@@ -1,7 +1,7 @@
 """The production profile against the single process, on the same inbox and warehouse
 server: which profile to use at which volume (docs/scaling.md).
 
-    .venv/bin/python -m benchmarks.profile --postgres-url postgresql+psycopg2://USER:PASS@127.0.0.1:5432/postgres \\
+    .venv/bin/python -m benchmarks.profiles --postgres-url postgresql+psycopg2://USER:PASS@127.0.0.1:5432/postgres \\
         --redis-url redis://:PASS@127.0.0.1:6379 --scale 5 --workers 2 --out build/bench-profile
 
 For one inbox (`iom-hub synth --scale S`, 60 days to 2026-11-23) it measures two runs in
@@ -10,7 +10,7 @@ the day before the last) and the last day on top of it.
 
 * **in-process**: `iom-hub run --date D` (every step in one process, Dagster's storage
   in SQLite), its wall time;
-* **celery**: the code server, N workers, the daemon and the webserver (tests/profile.py,
+* **celery**: the code server, N workers, the daemon and the webserver (tests/production.py,
   as docs/scaling.md starts them), Dagster's storage in PostgreSQL, the run launched
   through the webserver as the UI does; the time from launch to the run's end, and the
   run's own time (its first event to its last), and how many steps each worker took.
@@ -33,8 +33,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from benchmarks.volume import END_DATE, Warehouses, generate_inbox, hub_environment, hub_run, postgres_version
-from tests.browser import launch_run, load_location, wait_for_run
-from tests.profile import events, profile_environment, start_processes, step_takings
+from tests.browser import launch_run, load_location, run_events, wait_for_run
+from tests.production import profile_environment, start_processes, step_takings
 
 DAYS = 60
 
@@ -74,9 +74,9 @@ def celery(work: Path, inbox: Path, warehouses: Warehouses, redis_url: str, work
             run_id = launch_run(processes.ui, location, "daily_pipeline", {"dagster/partition": day.isoformat()})
             status = wait_for_run(processes.ui, run_id, timeout=6 * 3600, poll=1)
             wall = time.monotonic() - started
-            run_events = events(processes.ui, run_id)
-            stamps = [float(e["timestamp"]) / 1000 for e in run_events if e.get("timestamp")]
-            takings = Counter(worker.split("@")[0] for _, worker in step_takings(run_events) if worker)
+            events = run_events(processes.ui, run_id)
+            stamps = [float(e["timestamp"]) / 1000 for e in events if e.get("timestamp")]
+            takings = Counter(worker.split("@")[0] for _, worker in step_takings(events) if worker)
             if status != "SUCCESS":
                 raise SystemExit(f"the celery run for {day} ended {status}; logs under {root / 'logs'}")
             found[phase] = {"wall_seconds": wall, "run_seconds": max(stamps) - min(stamps), "steps_by_worker": dict(takings)}
