@@ -73,7 +73,9 @@ def celery_settings() -> dict:
         "worker_prefetch_multiplier": 1,
         "broker_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
         "result_backend_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
+        # A worker started before Redis is up waits for it instead of exiting.
         "broker_connection_retry_on_startup": True,
+        # Dagster's step logs keep their own handlers; Celery would reroute the root logger.
         "worker_hijack_root_logger": False,
     }
 
